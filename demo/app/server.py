@@ -1,0 +1,105 @@
+"""baton demo application: a tiny HTTP server for rollout demos and tests.
+
+Endpoints
+  GET /health  200 "ok" once started (500 in the broken variant)
+  GET /        200 "<app> <version> <hostname>"
+  GET /slow    like / but waits APP_SLOW_MS first (in-flight request on shutdown)
+
+Environment
+  APP_NAME, APP_VERSION      shown in every response
+  APP_PORT                   port to listen on (default 8000)
+  APP_STARTUP_DELAY          seconds to wait before listening (default 0)
+  APP_BROKEN                 "1": never healthy, every request answers 500
+  APP_SLOW_MS                delay of /slow in milliseconds (default 500)
+
+On SIGTERM the server stops accepting connections, finishes the requests in
+flight and exits 0.
+"""
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NAME = os.environ.get("APP_NAME", "demo")
+VERSION = os.environ.get("APP_VERSION", "dev")
+PORT = int(os.environ.get("APP_PORT", "8000"))
+BROKEN = os.environ.get("APP_BROKEN", "") == "1"
+SLOW_MS = int(os.environ.get("APP_SLOW_MS", "500"))
+HOST = socket.gethostname()
+
+
+class Handler(BaseHTTPRequestHandler):
+    # One write per response: without it headers and body leave in two
+    # segments and every response stalls behind delayed ACKs.
+    wbufsize = -1
+    protocol_version = "HTTP/1.0"
+    server_version = "baton-demo"
+
+    def log_message(self, fmt, *args):  # keep container logs for real events
+        pass
+
+    def _send(self, status, body):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-App-Version", VERSION)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if BROKEN:
+            self._send(500, "broken build %s\n" % VERSION)
+            return
+        if self.path == "/health":
+            self._send(200, "ok\n")
+        elif self.path in ("/", "/slow"):
+            if self.path == "/slow":
+                time.sleep(SLOW_MS / 1000.0)
+            self._send(200, "%s %s %s\n" % (NAME, VERSION, HOST))
+        else:
+            self._send(404, "not found\n")
+
+    do_HEAD = do_GET
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = False      # server_close() joins requests in flight
+    block_on_close = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    delay = float(os.environ.get("APP_STARTUP_DELAY", "0"))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if delay:
+        print("starting in %.1fs" % delay, flush=True)
+        if stopping.wait(delay):
+            return 0
+    server = Server(("0.0.0.0", PORT), Handler)
+    print("%s %s listening on :%d%s" % (NAME, VERSION, PORT, " (broken)" if BROKEN else ""), flush=True)
+    if BROKEN:
+        print("error: configuration invalid, health check will fail", flush=True)
+
+    def stop(*_):
+        stopping.set()
+        # shutdown() blocks until serve_forever returns: call it off the main thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever(poll_interval=0.1)
+    print("SIGTERM: stopped accepting, finishing requests in flight", flush=True)
+    server.server_close()
+    print("bye", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prepare this machine for the demo, the tests and the benchmark:
+# Debian packages, a running Docker engine, the Python virtualenv and the
+# collection linked into a collections path. Safe to run again: every step
+# is skipped when its result is already there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+APT_PACKAGES=(docker.io haproxy debootstrap busybox-static wrk docker-registry
+              apache2-utils logrotate cron python3-venv rsync git)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's haproxy/docker-registry packages try to start their services;
+# we run our own instances, so make sure the packaged ones are not holding ports.
+if ! docker info >/dev/null 2>&1; then
+  echo "bootstrap: starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  docker info >/dev/null 2>&1 || { echo "bootstrap: dockerd did not answer, see /var/log/dockerd.log" >&2; exit 1; }
+fi
+
+VENV=${VENV:-$here/.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating $VENV"
+  python3 -m venv "$VENV"
+fi
+stamp="$VENV/.requirements.sha"
+want=$(cat requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing Python requirements"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r requirements-dev.txt
+  echo "$want" >"$stamp"
+fi
+
+# The collection as Ansible sees it: build/collections/ansible_collections/baton/docker -> this tree.
+mkdir -p build/collections/ansible_collections/baton
+ln -sfn "$here" build/collections/ansible_collections/baton/docker

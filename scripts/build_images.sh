@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build every image the demo, the tests and the benchmark use, from local
+# sources only (nothing is pulled): a busybox base, a Debian+Python base, and
+# the demo application as v1, v2 and broken. Cached: an image whose source
+# hash label matches is not rebuilt.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+label_of() { docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
+
+if ! image_exists baton-base/busybox:latest; then
+  echo "images: building baton-base/busybox:latest"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/bin" "$tmp/tmp" "$tmp/etc"
+  cp /bin/busybox "$tmp/bin/busybox"
+  for app in $("$tmp/bin/busybox" --list); do
+    [ "$app" = busybox ] || ln -s busybox "$tmp/bin/$app"
+  done
+  echo "root:x:0:0:root:/root:/bin/sh" >"$tmp/etc/passwd"
+  tar -C "$tmp" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - baton-base/busybox:latest >/dev/null
+  rm -rf "$tmp"
+fi
+
+if ! image_exists baton-base/python:bookworm; then
+  echo "images: building baton-base/python:bookworm (debootstrap, about a minute)"
+  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  rootfs=$(mktemp -d)
+  debootstrap --variant=minbase --include=python3 bookworm "$rootfs" "$mirror" >/tmp/baton-debootstrap.log 2>&1 \
+    || { echo "debootstrap failed, see /tmp/baton-debootstrap.log" >&2; exit 1; }
+  tar -C "$rootfs" --exclude='./var/cache/apt/archives/*.deb' --exclude='./var/lib/apt/lists/*_*' -c . \
+    | docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        -c 'CMD ["python3"]' - baton-base/python:bookworm >/dev/null
+  rm -rf "$rootfs"
+fi
+
+src_sha=$(cat demo/app/Dockerfile demo/app/server.py | sha256sum | cut -c1-16)
+build_demo() {  # tag, build args...
+  local tag=$1; shift
+  if [ "$(label_of "baton-demo/app:$tag" baton.source-sha)" = "$src_sha" ]; then return; fi
+  echo "images: building baton-demo/app:$tag"
+  docker build -q --label "baton.source-sha=$src_sha" -t "baton-demo/app:$tag" "$@" demo/app >/dev/null
+}
+build_demo v1 --build-arg VERSION=v1
+build_demo v2 --build-arg VERSION=v2
+build_demo v3 --build-arg VERSION=v3
+build_demo broken --build-arg VERSION=broken --build-arg BROKEN=1
