@@ -1,0 +1,61 @@
+# baton.docker — zero-downtime Docker deployments with Ansible.
+#   make demo   set everything up, roll the demo app v1 -> v2 behind HAProxy under live traffic
+#   make test   set everything up and run the whole test suite
+#   make bench  rollout benchmark (writes bench/results/rollout.json)
+
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
+export ANSIBLE_LOCAL_TEMP := $(CURDIR)/build/ansible-tmp
+PYTEST_ARGS ?=
+
+.PHONY: all bootstrap images demo demo-clean test unit integration molecule sanity lint collection bench clean
+
+all: test
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+images: bootstrap
+	@bash scripts/build_images.sh
+
+demo: images
+	@$(PY) scripts/demo.py
+
+demo-clean: bootstrap
+	@$(PY) scripts/demo.py --clean
+
+unit: bootstrap
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: images
+	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+molecule: images
+	@bash scripts/molecule.sh
+
+sanity: bootstrap
+	@bash scripts/sanity.sh
+
+lint: bootstrap
+	@bash scripts/lint.sh
+
+collection: bootstrap
+	@bash scripts/build_collection.sh
+
+test: images
+	$(PY) -m pytest -q tests/unit tests/integration $(PYTEST_ARGS)
+	@bash scripts/molecule.sh
+	@bash scripts/sanity.sh
+	@bash scripts/lint.sh
+	@bash scripts/build_collection.sh
+
+bench: images
+	@$(PY) bench/rollout.py
+
+clean:
+	rm -rf build tests/output .pytest_cache
