@@ -3,8 +3,8 @@
 # collection: roles, playbooks, molecule scenarios, inventories and metadata.
 # yamllint runs inside ansible-lint with the settings in .yamllint.
 #
-# Nothing is installed: --offline keeps ansible-lint away from Ansible
-# Galaxy, and baton.docker itself resolves through
+# Nothing is installed or fetched: --offline keeps ansible-lint away from Ansible
+# Galaxy and from its release and schema look-ups, and baton.docker itself resolves through
 # build/collections/ansible_collections/baton/docker, a link to this tree.
 #
 # Usage: scripts/lint.sh [extra ansible-lint arguments or paths...]
@@ -33,7 +33,6 @@ export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$here/build/collections"
 # Keep ansible-lint's scratch files (its ~/.ansible cache) inside build/.
 export ANSIBLE_HOME="$here/build/ansible-lint-home"
-export ANSIBLE_LINT_SKIP_VERSION_CHECK=1   # no network look-up for newer releases
 export NO_COLOR=1
 
 set +e

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Rollout benchmark: zero-downtime proof under steady load through a real HAProxy.
+
+Runs, each under 8 connections of paced load (50 req/s each) through HAProxy:
+  baton           5 consecutive rollouts v1 -> v2 -> v1 ... with playbooks/deploy.yml
+  baton-rollback  a rollout to the broken image (auto-rollback, the play fails)
+  raw             the same docker + runtime-API steps and health criteria as a plain
+                  script (no Ansible), to measure our overhead
+  naive           the literal Clay.io sequence: docker rm -f, docker run, wait healthy
+
+Prints a table and writes bench/results/rollout.json (records of other kinds
+already in the file are kept).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+
+import docker  # noqa: E402
+import yaml  # noqa: E402
+
+from bench.loadgen import LoadGenerator  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._haproxy import HAProxyRuntime  # noqa: E402
+
+WORK = os.path.join(ROOT, "build", "bench")
+RESULTS = os.path.join(ROOT, "bench", "results", "rollout.json")
+APP = "bench"
+IMAGE = "baton-demo/app"
+FRONTEND_PORT = 18080
+MASTER_PORT, BACKUP_PORT = 51000, 51001
+SOCKET = os.path.join(WORK, "haproxy.sock")
+PID_FILE = os.path.join(WORK, "haproxy.pid")
+KINDS = ("baton", "baton-rollback", "raw", "naive")
+
+
+def inventory():
+    os.makedirs(os.path.join(WORK, "group_vars"), exist_ok=True)
+    hosts = {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        "children": {
+            "lb": {"hosts": {"lb-bench": {}}},
+            "app": {"children": {"staging": {"hosts": {}},
+                                 "production": {"hosts": {"app-bench": {"baton_app_address": "127.0.0.1"}}}}},
+        }}}
+    group_vars = {
+        "rollout_app": APP, "rollout_image": IMAGE, "rollout_container_port": 8000,
+        "rollout_master_port": MASTER_PORT, "rollout_backup_port": BACKUP_PORT,
+        "rollout_bind_address": "127.0.0.1", "rollout_env": {"APP_SLOW_MS": "300"},
+        "rollout_haproxy_socket": SOCKET, "rollout_state_dir": WORK,
+        "haproxy_install": False, "haproxy_service_manager": "process",
+        "haproxy_config_path": os.path.join(WORK, "haproxy.cfg"), "haproxy_pid_file": PID_FILE,
+        "haproxy_socket_path": SOCKET, "haproxy_check_interval": "500ms",
+        "haproxy_apps": [{"name": APP, "bind": "127.0.0.1:%d" % FRONTEND_PORT, "app_group": "app",
+                          "master_port": MASTER_PORT, "backup_port": BACKUP_PORT, "health_path": "/health"}],
+    }
+    with open(os.path.join(WORK, "hosts.yml"), "w") as handle:
+        yaml.safe_dump(hosts, handle)
+    with open(os.path.join(WORK, "group_vars", "all.yml"), "w") as handle:
+        yaml.safe_dump(group_vars, handle)
+    return os.path.join(WORK, "hosts.yml")
+
+
+def playbook(inv, name, *extra):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inv,
+           os.path.join(ROOT, "playbooks", name)] + list(extra)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    with open(os.path.join(WORK, "ansible.log"), "a") as log:
+        log.write("$ %s\n%s\n" % (" ".join(cmd), proc.stdout))
+    return proc.returncode
+
+
+def wait_healthy(port, timeout=60.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(interval)
+    raise RuntimeError("port %d never turned healthy" % port)
+
+
+def run_kwargs(container, image):
+    """Run arguments that recreate `container` on `image` with the same configuration."""
+    attrs = container.attrs
+    bindings = attrs["HostConfig"]["PortBindings"] or {}
+    ports = {key: [(b["HostIp"], int(b["HostPort"])) for b in value] for key, value in bindings.items()}
+    return dict(image=image, name=container.name, detach=True, ports=ports,
+                environment=attrs["Config"]["Env"], labels=attrs["Config"]["Labels"],
+                restart_policy=attrs["HostConfig"]["RestartPolicy"])
+
+
+def slots():
+    return [("%s-master" % APP, "app-bench_master", MASTER_PORT),
+            ("%s-backup" % APP, "app-bench_backup", BACKUP_PORT)]
+
+
+def raw_rollout(client, version):
+    """Our steps without Ansible: drain -> 0 sessions -> maint -> stop/keep -> run -> healthy -> ready -> UP."""
+    runtime = HAProxyRuntime(SOCKET)
+    for name, server, port in slots():
+        runtime.set_state(APP, server, "drain")
+        runtime.wait_until(lambda s: s.sessions == 0, APP, server, timeout=60)
+        runtime.set_state(APP, server, "maint")
+        old = client.containers.get(name)
+        kwargs = run_kwargs(old, "%s:%s" % (IMAGE, version))
+        old.stop(timeout=10)
+        old.rename(name + ".raw-previous")
+        client.containers.run(**kwargs)
+        wait_healthy(port)
+        runtime.set_state(APP, server, "ready")
+        runtime.wait_until(lambda s: s.is_up, APP, server, timeout=60)
+        old.remove()
+
+
+def naive_rollout(client, version):
+    """The literal Clay.io sequence: docker rm -f, docker run, wait until it answers."""
+    for name, _server, port in slots():
+        old = client.containers.get(name)
+        kwargs = run_kwargs(old, "%s:%s" % (IMAGE, version))
+        old.remove(force=True)
+        client.containers.run(**kwargs)
+        wait_healthy(port)
+
+
+def measured(kind, action, rest=3.0, after=0.5):
+    load = LoadGenerator("http://127.0.0.1:%d/" % FRONTEND_PORT, connections=8, period=0.02,
+                         max_seconds=300)
+    load.start()
+    time.sleep(rest)
+    began = time.monotonic()
+    outcome = action()
+    ended = time.monotonic()
+    time.sleep(after)
+    load.stop()
+    rest_s = LoadGenerator.summary(load.window(start=began - rest + 0.5, end=began))
+    during = LoadGenerator.summary(load.window(start=began, end=ended))
+    total = LoadGenerator.summary(load.window())
+    record = {
+        "kind": kind,
+        "failed": total["failed"],
+        "total": total["total"],
+        "p50_ms": {"rest": rest_s["p50_ms"], "during": during["p50_ms"]},
+        "p99_ms": {"rest": rest_s["p99_ms"], "during": during["p99_ms"]},
+        "seconds": round(ended - began, 2),
+    }
+    if total["failures"]:
+        record["failures"] = total["failures"]
+    if outcome is not None:
+        record["outcome"] = outcome
+    print("%-15s failed %4d / %5d   p99 rest %7s ms  during %7s ms   %6.2f s  %s" % (
+        kind, record["failed"], record["total"], record["p99_ms"]["rest"], record["p99_ms"]["during"],
+        record["seconds"], outcome or ""), flush=True)
+    return record
+
+
+def serving_version():
+    with urllib.request.urlopen("http://127.0.0.1:%d/" % FRONTEND_PORT, timeout=5) as resp:
+        return resp.read().split()[1].decode()
+
+
+def stop_haproxy():
+    try:
+        pid = int(open(PID_FILE).read().split()[0])
+        if os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "haproxy":
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, IndexError):
+        pass
+
+
+def cleanup(client):
+    stop_haproxy()
+    for container in client.containers.list(all=True, filters={"label": "baton.app=%s" % APP}):
+        container.remove(force=True)
+    for name, _server, _port in slots():
+        for suffix in ("", ".raw-previous"):
+            try:
+                client.containers.get(name + suffix).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+
+
+def save(records):
+    existing = []
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as handle:
+            existing = [r for r in json.load(handle) if r.get("kind") not in KINDS]
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as handle:
+        json.dump(existing + records, handle, indent=2)
+        handle.write("\n")
+
+
+def mean(values):
+    return sum(values) / len(values) if values else float("nan")
+
+
+def deploy_action(inv, version, expect_ok=True):
+    def action():
+        rc = playbook(inv, "deploy.yml", "-e", "version=" + version)
+        if (rc == 0) != expect_ok:
+            raise RuntimeError("deploy of %s exited %d; see %s/ansible.log" % (version, rc, WORK))
+        return "now serving %s" % serving_version()
+    return action
+
+
+def table(records):
+    print("\n%-15s %5s %9s %9s %14s %14s %8s" % ("kind", "runs", "failed", "total", "p99 rest ms",
+                                                   "p99 during ms", "mean s"))
+    for kind in KINDS:
+        rows = [r for r in records if r["kind"] == kind]
+        if not rows:
+            continue
+        print("%-15s %5d %9d %9d %14.1f %14.1f %8.2f" % (
+            kind, len(rows), sum(r["failed"] for r in rows), sum(r["total"] for r in rows),
+            max(r["p99_ms"]["rest"] or 0 for r in rows), max(r["p99_ms"]["during"] or 0 for r in rows),
+            mean([r["seconds"] for r in rows])))
+    baton = [r for r in records if r["kind"] == "baton"]
+    raw = [r for r in records if r["kind"] == "raw"]
+    if baton and raw:
+        ratio = mean([r["seconds"] for r in baton]) / mean([r["seconds"] for r in raw])
+        worst = max((r["p99_ms"]["during"] or 0) / (r["p99_ms"]["rest"] or 1) for r in baton)
+        print("\nbaton/raw time ratio: %.2f   worst baton p99 during/rest: %.2f" % (ratio, worst))
+
+
+def main():
+    parser = argparse.ArgumentParser(description="rollout benchmark")
+    parser.add_argument("--rollouts", type=int, default=5, help="baton and raw rollouts (>= 5)")
+    parser.add_argument("--naive", type=int, default=3, help="naive rollouts")
+    args = parser.parse_args()
+    client = docker.from_env()
+    shutil.rmtree(WORK, ignore_errors=True)
+    inv = inventory()
+    cleanup(client)
+    records = []
+    try:
+        if playbook(inv, "lb.yml") or playbook(inv, "deploy.yml", "-e", "version=v1"):
+            sys.exit("bench: setup failed, see %s/ansible.log" % WORK)
+        wait_healthy(FRONTEND_PORT)
+        version = "v1"
+        for _ in range(args.rollouts):
+            version = "v2" if version == "v1" else "v1"
+            records.append(measured("baton", deploy_action(inv, version)))
+        records.append(measured("baton-rollback", deploy_action(inv, "broken", expect_ok=False)))
+        for _ in range(args.rollouts):
+            version = "v2" if version == "v1" else "v1"
+            records.append(measured("raw", lambda: raw_rollout(client, version)))
+        for _ in range(args.naive):
+            version = "v2" if version == "v1" else "v1"
+            records.append(measured("naive", lambda: naive_rollout(client, version)))
+    finally:
+        cleanup(client)
+    save(records)
+    table(records)
+    print("\nwritten: %s" % os.path.relpath(RESULTS, ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,704 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one HAProxy runtime API client of the collection.
+
+Every call to an HAProxy runtime API ("stats socket") made by baton.docker goes
+through this file: the haproxy_backend module, the rollout playbooks and the
+benchmark scripts import it.
+
+The file has two halves:
+
+* pure functions without I/O: socket address parsing, ``show stat`` and
+  ``show servers state`` parsing, admin state decoding and
+  ``plan_server_change()``, which decides which runtime commands and waits
+  bring one server to a wanted state;
+* ``HAProxyRuntime``, which talks to one socket (a unix path or ``host:port``):
+  one connection per command, ``command\\n`` sent, the answer read until HAProxy
+  closes the connection, every connect and read bounded by a timeout.
+
+Every failure is raised as ``HAProxyError`` (or its subclass
+``HAProxyTimeout``) with a message that names the socket, backend or server
+concerned and what to do about it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import errno
+import ipaddress
+import os
+import re
+import socket
+import stat
+import time
+
+DEFAULT_SOCKET = "/run/haproxy/admin.sock"
+DEFAULT_SOCKET_TIMEOUT = 5.0
+
+# Shared argument spec for the runtime API connection; documented by the
+# baton.docker.haproxy doc fragment.
+HAPROXY_COMMON_ARGS = dict(
+    socket=dict(type="str", default=DEFAULT_SOCKET),
+    socket_timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT),
+)
+
+# srv_admin_state bits of "show servers state" (HAProxy's enum srv_admin).
+ADMF_FMAINT = 0x01  # forced into maintenance (set server ... state maint, "disabled")
+ADMF_IMAINT = 0x02  # maintenance inherited from a tracked server
+ADMF_CMAINT = 0x04  # "disabled" in the configuration (kept as a memory after ready)
+ADMF_FDRAIN = 0x08  # forced into drain (set server ... state drain)
+ADMF_IDRAIN = 0x10  # drain inherited from a tracked server
+ADMF_RMAINT = 0x20  # maintenance because its address could not be resolved
+ADMF_HMAINT = 0x40  # FQDN set through the runtime API
+ADMF_MAINT_MASK = ADMF_FMAINT | ADMF_IMAINT | ADMF_RMAINT
+ADMF_DRAIN_MASK = ADMF_FDRAIN | ADMF_IDRAIN
+
+ADMIN_FLAG_NAMES = (
+    (ADMF_FMAINT, "forced maint"),
+    (ADMF_IMAINT, "maint inherited from a tracked server"),
+    (ADMF_CMAINT, "disabled in the configuration"),
+    (ADMF_FDRAIN, "forced drain"),
+    (ADMF_IDRAIN, "drain inherited from a tracked server"),
+    (ADMF_RMAINT, "maint after an address resolution failure"),
+    (ADMF_HMAINT, "FQDN set at runtime"),
+)
+
+# srv_op_state of "show servers state" (HAProxy's enum srv_state).
+OP_STATES = {0: "stopped", 1: "starting", 2: "running", 3: "stopping"}
+
+ADMIN_STATES = ("ready", "drain", "maint")
+
+# show stat "status" values of a server that takes traffic normally. "UP 1/3"
+# and the like are transitional (a check is pending or failed) and do not count.
+UP_STATUSES = ("UP", "no check")
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_MAX_ANSWER = 64 * 1024 * 1024
+
+
+class HAProxyError(Exception):
+    """A runtime API failure, worded for the user."""
+
+
+class HAProxyTimeout(HAProxyError):
+    """A bounded wait ran out. ``elapsed`` (seconds) and ``last`` (the last observed value) are kept."""
+
+    def __init__(self, message, elapsed=None, last=None):
+        super(HAProxyTimeout, self).__init__(message)
+        self.elapsed = elapsed
+        self.last = last
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------
+
+def parse_socket_spec(spec):
+    """Tell a unix socket path from a TCP address.
+
+    Returns ``("unix", path)`` or ``("tcp", (host, port))``. Accepted forms:
+    ``/run/haproxy/admin.sock``, ``./relative.sock``, ``unix@/path``,
+    ``127.0.0.1:9999``, ``localhost:9999``, ``[::1]:9999``, ``ipv4@127.0.0.1:9999``
+    and ``ipv6@[::1]:9999``. Anything else with a colon is rejected.
+    """
+    if spec is None or not str(spec).strip():
+        raise HAProxyError("socket is empty: give a unix socket path or host:port")
+    text = str(spec).strip()
+    if text.startswith("unix@"):
+        return "unix", text[len("unix@"):]
+    for prefix in ("ipv4@", "ipv6@", "tcp@"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    else:
+        if text.startswith("/") or text.startswith(".") or ":" not in text:
+            return "unix", text
+    match = re.match(r"^\[([0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?)\]:(\d{1,5})$", text)
+    if not match:
+        match = re.match(r"^([A-Za-z0-9_.-]+):(\d{1,5})$", text)
+    if not match:
+        raise HAProxyError(
+            "socket %r is neither a unix socket path (starting with '/') nor host:port "
+            "(like 127.0.0.1:9999 or [::1]:9999)" % (spec,))
+    port = int(match.group(2))
+    if not 0 < port < 65536:
+        raise HAProxyError("socket %r: port %d is out of range 1-65535" % (spec, port))
+    return "tcp", (match.group(1), port)
+
+
+def check_name(kind, name):
+    """Raise unless ``name`` is a valid HAProxy proxy or server name.
+
+    HAProxy names only use letters, digits, '-', '_', '.' and ':'; refusing
+    anything else also keeps a name from smuggling a second command (';' or a
+    newline) into the runtime API.
+    """
+    if not name or not _NAME_RE.match(name):
+        raise HAProxyError("%s %r is not a valid HAProxy name (letters, digits, '-', '_', '.', ':' only)" % (kind, name))
+    return name
+
+
+def _error_answer(answer):
+    """The answer text, or None when HAProxy answered nothing (its way to say OK)."""
+    text = answer.strip()
+    return text or None
+
+
+def parse_show_stat(text):
+    """Parse the CSV of ``show stat`` into a list of dicts (one per line, values as strings).
+
+    Keys are the CSV header names (pxname, svname, scur, status, weight, ...).
+    Raises HAProxyError when the text is not a ``show stat`` answer.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# pxname,"):
+        raise HAProxyError("unexpected answer to 'show stat': %s" % _shorten(text))
+    header = lines[0][2:].split(",")
+    rows = []
+    for values in csv.reader(lines[1:]):
+        row = dict(zip(header, values))
+        row.pop("", None)
+        rows.append(row)
+    return rows
+
+
+def parse_servers_state(text):
+    """Parse ``show servers state`` (format version 1) into a list of dicts (values as strings).
+
+    Keys are the header names (be_name, srv_name, srv_op_state, srv_admin_state,
+    srv_uweight, srv_addr, srv_port, ...). Raises HAProxyError on another answer.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("# "):
+        raise HAProxyError("unexpected answer to 'show servers state': %s" % _shorten(text))
+    if lines[0].strip() != "1":
+        raise HAProxyError("'show servers state' format version %s is not supported (only 1)" % lines[0].strip())
+    header = lines[1][2:].split()
+    return [dict(zip(header, line.split())) for line in lines[2:]]
+
+
+def parse_show_info(text):
+    """Parse ``show info`` ("Key: value" lines) into a dict of strings."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    if "Pid" not in info and "Name" not in info:
+        raise HAProxyError("unexpected answer to 'show info': %s" % _shorten(text))
+    return info
+
+
+def decode_admin_state(bits):
+    """Decode a srv_admin_state bitfield.
+
+    Returns a dict:
+      ``state``: effective admin state, ``maint`` / ``drain`` / ``ready``
+        (maint wins over drain, as in HAProxy);
+      ``forced``: the state forced through the runtime API or ``disabled``
+        (what ``set server ... state`` changes): ``maint`` / ``drain`` / ``ready``;
+      ``flags``: readable names of every bit set.
+    """
+    bits = int(bits)
+    if bits & ADMF_MAINT_MASK:
+        effective = "maint"
+    elif bits & ADMF_DRAIN_MASK:
+        effective = "drain"
+    else:
+        effective = "ready"
+    if bits & ADMF_FMAINT:
+        forced = "maint"
+    elif bits & ADMF_FDRAIN:
+        forced = "drain"
+    else:
+        forced = "ready"
+    return dict(state=effective, forced=forced, flags=[name for bit, name in ADMIN_FLAG_NAMES if bits & bit])
+
+
+def admin_bits_after(bits, state):
+    """The srv_admin_state bits after ``set server ... state <state>`` (as HAProxy applies it).
+
+    ready clears forced maint and forced drain; drain sets forced drain and
+    clears forced maint; maint sets forced maint and clears forced drain.
+    Inherited and resolution flags are left alone: the runtime API cannot clear them.
+    """
+    bits = int(bits)
+    if state == "ready":
+        return bits & ~(ADMF_FMAINT | ADMF_FDRAIN)
+    if state == "drain":
+        return (bits | ADMF_FDRAIN) & ~ADMF_FMAINT
+    if state == "maint":
+        return (bits | ADMF_FMAINT) & ~ADMF_FDRAIN
+    raise ValueError("unknown admin state %r" % (state,))
+
+
+def plan_server_change(current, state=None, weight=None, drain=False, wait=True):
+    """Decide the runtime steps that bring one server to the wanted state and weight.
+
+    ``current`` is a ServerState (only ``admin_bits`` and ``weight`` are read).
+    Returns an ordered list of steps, each a tuple:
+
+      ``("set_weight", int)``  -> ``set server B/S weight N``
+      ``("set_state", str)``   -> ``set server B/S state ready|drain|maint``
+      ``("wait_sessions",)``   -> wait until the server has no session left
+      ``("wait_up",)``         -> wait until HAProxy reports the server UP
+
+    Rules: a state already forced is not set again, a weight already in place
+    is not set again. ``state="maint"`` with ``drain=True`` drains first, waits
+    for the sessions to end, then sets maint (nothing at all when the server is
+    already in maint). ``state="drain"`` waits for the sessions when ``wait`` or
+    ``drain`` is true. ``state="ready"`` sets the weight first (so the server
+    comes back with it) and waits for UP when ``wait`` is true. For drain and
+    maint the weight is set after the state, so it never adds traffic to a
+    server being taken out.
+    """
+    if state is not None and state not in ADMIN_STATES:
+        raise ValueError("unknown admin state %r" % (state,))
+    forced = decode_admin_state(current.admin_bits)["forced"]
+    weight_steps = []
+    if weight is not None and int(weight) != current.weight:
+        weight_steps.append(("set_weight", int(weight)))
+    steps = []
+    if state == "ready":
+        steps.extend(weight_steps)
+        if forced != "ready":
+            steps.append(("set_state", "ready"))
+        if wait:
+            steps.append(("wait_up",))
+        return steps
+    if state == "drain":
+        if forced != "drain":
+            steps.append(("set_state", "drain"))
+        if wait or drain:
+            steps.append(("wait_sessions",))
+    elif state == "maint":
+        if forced != "maint":
+            if drain:
+                if forced != "drain":
+                    steps.append(("set_state", "drain"))
+                steps.append(("wait_sessions",))
+            steps.append(("set_state", "maint"))
+    steps.extend(weight_steps)
+    return steps
+
+
+def steps_change(steps):
+    """True when the steps contain a write (set_state or set_weight)."""
+    return any(step[0].startswith("set_") for step in steps)
+
+
+def step_command(backend, server, step):
+    """The runtime API command of a write step, or None for a wait step."""
+    if step[0] == "set_state":
+        return "set server %s/%s state %s" % (backend, server, step[1])
+    if step[0] == "set_weight":
+        return "set server %s/%s weight %d" % (backend, server, step[1])
+    return None
+
+
+def predict_after(current, steps):
+    """The state dict (as ServerState.as_dict()) expected once the write steps are applied.
+
+    Used in check mode. Admin state and weight are predicted; status, sessions
+    and queued are the observed ones (they depend on traffic and checks).
+    """
+    bits = current.admin_bits
+    weight = current.weight
+    for step in steps:
+        if step[0] == "set_state":
+            bits = admin_bits_after(bits, step[1])
+        elif step[0] == "set_weight":
+            weight = step[1]
+    after = current.as_dict()
+    after.update(admin_state=decode_admin_state(bits)["state"], weight=weight)
+    return after
+
+
+def _int(value, default=0):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _shorten(text, limit=300):
+    text = (text or "").strip()
+    if not text:
+        return "(empty answer)"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _seconds(value):
+    return "%gs" % round(value, 1)
+
+
+class ServerState(object):
+    """What HAProxy reports about one server, read from ``show servers state`` and ``show stat``.
+
+    Attributes: backend, server, admin_bits (int), admin_state (effective:
+    ready/drain/maint), forced_state (what the runtime API forced), admin_flags
+    (list of names), op_state (stopped/starting/running/stopping), status
+    (show stat status, e.g. "UP", "DOWN", "MAINT", "DRAIN", "no check",
+    "UP 1/3"), weight (user weight, 0-256), sessions (scur), queued (qcur),
+    check_status (e.g. "L7OK", "L4CON"), check_desc, address (ip:port).
+    """
+
+    def __init__(self, backend, server, state_row, stat_row):
+        self.backend = backend
+        self.server = server
+        self.admin_bits = _int(state_row.get("srv_admin_state"))
+        decoded = decode_admin_state(self.admin_bits)
+        self.admin_state = decoded["state"]
+        self.forced_state = decoded["forced"]
+        self.admin_flags = decoded["flags"]
+        self.op_state = OP_STATES.get(_int(state_row.get("srv_op_state"), -1), "unknown")
+        self.weight = _int(state_row.get("srv_uweight"), _int(stat_row.get("uweight"), _int(stat_row.get("weight"))))
+        self.status = stat_row.get("status", "")
+        self.sessions = _int(stat_row.get("scur"))
+        self.queued = _int(stat_row.get("qcur"))
+        self.check_status = stat_row.get("check_status", "")
+        self.check_desc = stat_row.get("check_desc", "")
+        address = state_row.get("srv_addr", "")
+        port = state_row.get("srv_port", "")
+        self.address = "%s:%s" % (address, port) if port and port != "0" else address
+
+    @property
+    def name(self):
+        return "%s/%s" % (self.backend, self.server)
+
+    @property
+    def is_up(self):
+        """True when the server is ready and HAProxy reports it fully UP (or runs no check)."""
+        return self.admin_state == "ready" and self.status in UP_STATUSES
+
+    @property
+    def is_drained(self):
+        """True when no session and no queued request is left on the server."""
+        return self.sessions == 0 and self.queued == 0
+
+    def as_dict(self):
+        """The public view used in module results: admin_state, status, weight, sessions, queued."""
+        return dict(admin_state=self.admin_state, status=self.status, weight=self.weight,
+                    sessions=self.sessions, queued=self.queued)
+
+    def describe_check(self):
+        parts = [p for p in (self.check_status, self.check_desc) if p]
+        return ", last check %s" % " ".join(parts) if parts else ""
+
+    def __repr__(self):
+        return "ServerState(%s, %r)" % (self.name, self.as_dict())
+
+
+# ---------------------------------------------------------------------------
+# I/O
+# ---------------------------------------------------------------------------
+
+class HAProxyRuntime(object):
+    """A client for one HAProxy runtime API socket.
+
+    ``HAProxyRuntime(socket, timeout=5.0)``: ``socket`` is a unix socket path or
+    ``host:port`` (see parse_socket_spec); ``timeout`` bounds the connect and
+    every read of one command, in seconds. Each command opens its own
+    connection, so one instance can be used for as long as needed, including
+    across HAProxy reloads.
+    """
+
+    def __init__(self, socket_spec=DEFAULT_SOCKET, timeout=DEFAULT_SOCKET_TIMEOUT):
+        self.spec = socket_spec
+        self.family, self.address = parse_socket_spec(socket_spec)
+        if timeout is None or timeout <= 0:
+            raise HAProxyError("socket_timeout must be a positive number of seconds, got %r" % (timeout,))
+        self.timeout = float(timeout)
+
+    # -- transport ---------------------------------------------------------
+
+    def describe(self):
+        if self.family == "unix":
+            return "HAProxy runtime socket %s" % self.address
+        host, port = self.address
+        return "HAProxy runtime API at %s" % (("[%s]:%d" if ":" in host else "%s:%d") % (host, port))
+
+    def _connect(self):
+        if self.family == "unix":
+            return self._connect_unix(self.address)
+        return self._connect_tcp(*self.address)
+
+    def _connect_unix(self, path):
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                raise HAProxyError("HAProxy runtime socket %s does not exist (is HAProxy running, and does its "
+                                   "'stats socket' line use this path?)" % path)
+            if exc.errno == errno.EACCES:
+                raise HAProxyError("permission denied while looking up HAProxy runtime socket %s: a directory on the "
+                                   "path is not searchable by uid %d" % (path, os.geteuid()))
+            raise HAProxyError("cannot stat HAProxy runtime socket %s: %s" % (path, exc.strerror or exc))
+        if not stat.S_ISSOCK(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a regular file" if stat.S_ISREG(info.st_mode) else "not a socket"
+            raise HAProxyError("%s exists but is not a unix socket (it is %s)" % (path, kind))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(path)
+        except socket.timeout:
+            sock.close()
+            raise HAProxyError("HAProxy runtime socket %s did not accept a connection within %s"
+                               % (path, _seconds(self.timeout)))
+        except OSError as exc:
+            sock.close()
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise HAProxyError("permission denied on HAProxy runtime socket %s: uid %d may not write to it "
+                                   "(run the task with become, or widen the socket's mode/user/group in the "
+                                   "'stats socket' line)" % (path, os.geteuid()))
+            if exc.errno == errno.ECONNREFUSED:
+                raise HAProxyError("connection refused by HAProxy runtime socket %s: the file is there but no HAProxy "
+                                   "listens on it (stale socket from a stopped HAProxy?)" % path)
+            raise HAProxyError("cannot connect to HAProxy runtime socket %s: %s" % (path, exc.strerror or exc))
+        return sock
+
+    def _connect_tcp(self, host, port):
+        where = self.describe()
+        try:
+            return socket.create_connection((host, port), timeout=self.timeout)
+        except socket.timeout:
+            raise HAProxyError("%s is unreachable: no answer to the connection within %s" % (where, _seconds(self.timeout)))
+        except socket.gaierror as exc:
+            raise HAProxyError("%s: cannot resolve host %r: %s" % (where, host, exc.strerror or exc))
+        except OSError as exc:
+            if exc.errno == errno.ECONNREFUSED:
+                raise HAProxyError("connection refused by %s: nothing listens there (is HAProxy running, with a "
+                                   "'stats socket ipv4@%s:%d' line?)" % (where, host, port))
+            raise HAProxyError("%s is unreachable: %s" % (where, exc.strerror or exc))
+
+    def command(self, cmd):
+        """Send one command and return HAProxy's whole answer as text (trailing blank lines removed).
+
+        The answer is not interpreted: an error message from HAProxy comes back
+        as text. Raises HAProxyError when the socket cannot be reached or does
+        not answer within the timeout.
+        """
+        if "\n" in cmd or "\r" in cmd:
+            raise HAProxyError("a runtime API command must be one line: %r" % (cmd,))
+        sock = self._connect()
+        chunks = []
+        size = 0
+        deadline = time.monotonic() + self.timeout
+        try:
+            try:
+                sock.sendall(cmd.encode("utf-8") + b"\n")
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise socket.timeout()
+                    sock.settimeout(remaining)
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+                    size += len(data)
+                    if size > _MAX_ANSWER:
+                        raise HAProxyError("%s: the answer to %r is larger than %d bytes" % (self.describe(), cmd, _MAX_ANSWER))
+            except socket.timeout:
+                raise HAProxyError("%s did not finish answering %r within %s" % (self.describe(), cmd, _seconds(self.timeout)))
+            except OSError as exc:
+                raise HAProxyError("%s: connection lost during %r: %s" % (self.describe(), cmd, exc.strerror or exc))
+        finally:
+            sock.close()
+        return b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
+
+    def _write(self, cmd, accept=None):
+        """Run a command that answers nothing on success; raise HAProxyError with its answer otherwise."""
+        answer = self.command(cmd)
+        text = _error_answer(answer)
+        if text is None or (accept and accept(text)):
+            return text or ""
+        hint = ""
+        if text.lower().startswith("permission denied"):
+            hint = " (the 'stats socket' line needs 'level admin' for this)"
+        raise HAProxyError("%s refused %r: %s%s" % (self.describe(), cmd, _shorten(text), hint))
+
+    # -- reads -------------------------------------------------------------
+
+    def show_info(self):
+        """``show info`` as a dict (Pid, Version, Uptime_sec, ...)."""
+        return parse_show_info(self.command("show info"))
+
+    def cli_level(self):
+        """The level of this socket (``admin``, ``operator`` or ``user``); None when HAProxy cannot tell."""
+        answer = _error_answer(self.command("show cli level"))
+        if answer in ("admin", "operator", "user"):
+            return answer
+        return None
+
+    def backends(self):
+        """Names of every backend (``show backend``)."""
+        answer = self.command("show backend")
+        lines = [line.strip() for line in answer.splitlines() if line.strip()]
+        if not lines or not lines[0].startswith("#"):
+            raise HAProxyError("%s: unexpected answer to 'show backend': %s" % (self.describe(), _shorten(answer)))
+        return lines[1:]
+
+    def show_stat(self, backend=None):
+        """``show stat`` as a list of dicts; with ``backend``, only the server lines of that backend."""
+        if backend is None or backend.isdigit():
+            rows = parse_show_stat(self._show("show stat"))
+            if backend is None:
+                return rows
+            return [r for r in rows if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND")]
+        answer = self.command("show stat %s 4 -1" % check_name("backend", backend))
+        if _error_answer(answer) == "No such proxy.":
+            raise self._unknown_backend(backend)
+        return parse_show_stat(self._checked(answer, "show stat"))
+
+    def servers_state(self, backend=None):
+        """``show servers state [backend]`` as a list of dicts."""
+        if backend is None:
+            return parse_servers_state(self._show("show servers state"))
+        answer = self.command("show servers state %s" % check_name("backend", backend))
+        if _error_answer(answer) == "Can't find backend.":
+            raise self._unknown_backend(backend)
+        return parse_servers_state(self._checked(answer, "show servers state"))
+
+    def server(self, backend, server):
+        """The current ServerState of ``backend/server``.
+
+        Raises HAProxyError naming the known backends when the backend does not
+        exist, and the servers of the backend when the server does not.
+        """
+        check_name("backend", backend)
+        check_name("server", server)
+        rows = self.servers_state(backend)
+        state_row = None
+        for row in rows:
+            if row.get("srv_name") == server:
+                state_row = row
+                break
+        if state_row is None:
+            names = [row.get("srv_name") for row in rows]
+            raise HAProxyError("HAProxy backend %r has no server %r; its servers: %s"
+                               % (backend, server, ", ".join(names) or "(none)"))
+        stat_row = {}
+        for row in self.show_stat(backend):
+            if row.get("svname") == server:
+                stat_row = row
+                break
+        return ServerState(backend, server, state_row, stat_row)
+
+    def _show(self, cmd):
+        return self._checked(self.command(cmd), cmd)
+
+    def _checked(self, answer, cmd):
+        text = _error_answer(answer) or ""
+        if text.lower().startswith("permission denied"):
+            raise HAProxyError("%s refused %r: Permission denied" % (self.describe(), cmd))
+        if text.startswith("Unknown command"):
+            raise HAProxyError("%s does not know %r: %s" % (self.describe(), cmd, _shorten(text.splitlines()[0])))
+        return answer
+
+    def _unknown_backend(self, backend):
+        try:
+            known = ", ".join(self.backends()) or "(none)"
+        except HAProxyError:
+            known = "(could not be listed)"
+        return HAProxyError("HAProxy has no backend %r; known backends: %s" % (backend, known))
+
+    # -- writes ------------------------------------------------------------
+
+    def require_level(self, level="admin"):
+        """Raise unless the socket has ``level`` (only ``admin`` is checked strictly)."""
+        found = self.cli_level()
+        if found is not None and found != level:
+            raise HAProxyError("%s has level '%s'; changing servers needs 'level %s' on its 'stats socket' line"
+                               % (self.describe(), found, level))
+
+    def set_state(self, backend, server, state):
+        """``set server B/S state ready|drain|maint``."""
+        if state not in ADMIN_STATES:
+            raise HAProxyError("state must be one of %s, got %r" % (", ".join(ADMIN_STATES), state))
+        self._write("set server %s/%s state %s" % (check_name("backend", backend), check_name("server", server), state))
+
+    def set_weight(self, backend, server, weight):
+        """``set server B/S weight N`` (N in 0-256)."""
+        try:
+            weight = int(weight)
+        except (TypeError, ValueError):
+            raise HAProxyError("weight must be an integer between 0 and 256, got %r" % (weight,))
+        if not 0 <= weight <= 256:
+            raise HAProxyError("weight must be between 0 and 256, got %d" % weight)
+        self._write("set server %s/%s weight %d" % (check_name("backend", backend), check_name("server", server), weight))
+
+    def set_addr(self, backend, server, ip, port=None):
+        """``set server B/S addr IP [port PORT]``; returns HAProxy's message (what changed)."""
+        try:
+            ip = str(ipaddress.ip_address(str(ip)))
+        except ValueError:
+            raise HAProxyError("address %r is not an IP address" % (ip,))
+        cmd = "set server %s/%s addr %s" % (check_name("backend", backend), check_name("server", server), ip)
+        if port is not None:
+            if not 0 < int(port) < 65536:
+                raise HAProxyError("port must be between 1 and 65535, got %r" % (port,))
+            cmd += " port %d" % int(port)
+        return self._write(cmd, accept=lambda text: text.startswith(("IP changed", "no need to change", "port changed")))
+
+    # -- waits -------------------------------------------------------------
+
+    def wait_until(self, predicate, timeout=30.0, interval=0.2):
+        """Poll ``predicate()`` until it reports done; return ``(elapsed_seconds, last_value)``.
+
+        ``predicate`` returns a tuple ``(done, value)``; it is called at once,
+        then every ``interval`` seconds, and once more at the deadline. After
+        ``timeout`` seconds HAProxyTimeout is raised, carrying ``elapsed`` and
+        the last ``value``. Errors raised by the predicate propagate.
+        """
+        start = time.monotonic()
+        deadline = start + max(0.0, float(timeout))
+        interval = max(0.01, float(interval))
+        while True:
+            done, value = predicate()
+            now = time.monotonic()
+            if done:
+                return now - start, value
+            if now >= deadline:
+                raise HAProxyTimeout("condition not met after %s" % _seconds(now - start), elapsed=now - start, last=value)
+            time.sleep(min(interval, deadline - now))
+
+    def wait_for_drained(self, backend, server, timeout=30.0, interval=0.2):
+        """Wait until ``backend/server`` has no session and no queued request.
+
+        Returns ``(elapsed_seconds, ServerState)``; raises HAProxyTimeout such as
+        "server app/app1 still has 3 sessions after 30s".
+        """
+        def drained():
+            current = self.server(backend, server)
+            return current.is_drained, current
+        try:
+            return self.wait_until(drained, timeout, interval)
+        except HAProxyTimeout as exc:
+            last = exc.last
+            queued = " and %d queued requests" % last.queued if last.queued else ""
+            raise HAProxyTimeout("server %s still has %d sessions%s after %s" % (last.name, last.sessions, queued, _seconds(timeout)),
+                                 elapsed=exc.elapsed, last=last)
+
+    def wait_for_up(self, backend, server, timeout=30.0, interval=0.2):
+        """Wait until ``backend/server`` is ready and HAProxy reports it UP ("no check" counts as UP).
+
+        A transitional status such as "UP 1/3" (just out of maint, no check
+        passed yet) does not count. Returns ``(elapsed_seconds, ServerState)``;
+        raises HAProxyTimeout naming the last status and check result.
+        """
+        def up():
+            current = self.server(backend, server)
+            return current.is_up, current
+        try:
+            return self.wait_until(up, timeout, interval)
+        except HAProxyTimeout as exc:
+            last = exc.last
+            admin = "" if last.admin_state == "ready" else ", admin state %s (%s)" % (last.admin_state, ", ".join(last.admin_flags))
+            raise HAProxyTimeout("server %s is not UP after %s: status %s%s%s"
+                                 % (last.name, _seconds(timeout), last.status or "unknown", admin, last.describe_check()),
+                                 elapsed=exc.elapsed, last=last)
