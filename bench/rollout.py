@@ -113,7 +113,7 @@ def raw_rollout(client, version):
     runtime = HAProxyRuntime(SOCKET)
     for name, server, port in slots():
         runtime.set_state(APP, server, "drain")
-        runtime.wait_until(lambda s: s.sessions == 0, APP, server, timeout=60)
+        runtime.wait_for_drained(APP, server, timeout=60)
         runtime.set_state(APP, server, "maint")
         old = client.containers.get(name)
         kwargs = run_kwargs(old, "%s:%s" % (IMAGE, version))
@@ -122,7 +122,7 @@ def raw_rollout(client, version):
         client.containers.run(**kwargs)
         wait_healthy(port)
         runtime.set_state(APP, server, "ready")
-        runtime.wait_until(lambda s: s.is_up, APP, server, timeout=60)
+        runtime.wait_for_up(APP, server, timeout=60)
         old.remove()
 
 

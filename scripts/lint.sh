@@ -3,9 +3,10 @@
 # collection: roles, playbooks, molecule scenarios, inventories and metadata.
 # yamllint runs inside ansible-lint with the settings in .yamllint.
 #
-# Nothing is installed or fetched: --offline keeps ansible-lint away from Ansible
-# Galaxy and from its release and schema look-ups, and baton.docker itself resolves through
-# build/collections/ansible_collections/baton/docker, a link to this tree.
+# Nothing is installed or fetched: --offline keeps ansible-lint away from
+# Ansible Galaxy and from its release and schema look-ups. baton.docker itself
+# resolves through build/collections/ansible_collections/baton/docker, a link
+# to this tree.
 #
 # Usage: scripts/lint.sh [extra ansible-lint arguments or paths...]
 #   e.g. scripts/lint.sh roles/rollout

@@ -361,7 +361,7 @@ class ServerState(object):
         self.sessions = _int(stat_row.get("scur"))
         self.queued = _int(stat_row.get("qcur"))
         self.check_status = stat_row.get("check_status", "")
-        self.check_desc = stat_row.get("check_desc", "")
+        self.check_desc = stat_row.get("last_chk") or stat_row.get("check_desc", "")
         address = state_row.get("srv_addr", "")
         port = state_row.get("srv_port", "")
         self.address = "%s:%s" % (address, port) if port and port != "0" else address
@@ -386,8 +386,11 @@ class ServerState(object):
                     sessions=self.sessions, queued=self.queued)
 
     def describe_check(self):
-        parts = [p for p in (self.check_status, self.check_desc) if p]
-        return ", last check %s" % " ".join(parts) if parts else ""
+        """", last check L4CON (Connection refused)" or "" when the server has no check."""
+        if not self.check_status:
+            return ""
+        detail = " (%s)" % self.check_desc if self.check_desc else ""
+        return ", last check %s%s" % (self.check_status, detail)
 
     def __repr__(self):
         return "ServerState(%s, %r)" % (self.name, self.as_dict())
@@ -544,16 +547,20 @@ class HAProxyRuntime(object):
         return lines[1:]
 
     def show_stat(self, backend=None):
-        """``show stat`` as a list of dicts; with ``backend``, only the server lines of that backend."""
-        if backend is None or backend.isdigit():
-            rows = parse_show_stat(self._show("show stat"))
-            if backend is None:
-                return rows
-            return [r for r in rows if r.get("pxname") == backend and r.get("svname") not in ("FRONTEND", "BACKEND")]
-        answer = self.command("show stat %s 4 -1" % check_name("backend", backend))
-        if _error_answer(answer) == "No such proxy.":
+        """``show stat`` as a list of dicts; with ``backend``, only the server lines of that backend.
+
+        The whole table is read and filtered here: ``show stat <name> ...``
+        picks the first proxy with that name, which is the frontend when a
+        frontend and a backend share the name (a common layout).
+        """
+        rows = parse_show_stat(self._show("show stat"))
+        if backend is None:
+            return rows
+        check_name("backend", backend)
+        mine = [r for r in rows if r.get("pxname") == backend or r.get("iid") == backend]
+        if not any(r.get("svname") == "BACKEND" for r in mine):
             raise self._unknown_backend(backend)
-        return parse_show_stat(self._checked(answer, "show stat"))
+        return [r for r in mine if r.get("svname") not in ("FRONTEND", "BACKEND")]
 
     def servers_state(self, backend=None):
         """``show servers state [backend]`` as a list of dicts."""
@@ -647,19 +654,19 @@ class HAProxyRuntime(object):
 
     # -- waits -------------------------------------------------------------
 
-    def wait_until(self, predicate, timeout=30.0, interval=0.2):
-        """Poll ``predicate()`` until it reports done; return ``(elapsed_seconds, last_value)``.
+    def poll(self, probe, timeout=30.0, interval=0.2):
+        """Call ``probe()`` until it reports done; return ``(elapsed_seconds, last_value)``.
 
-        ``predicate`` returns a tuple ``(done, value)``; it is called at once,
-        then every ``interval`` seconds, and once more at the deadline. After
+        ``probe`` returns a tuple ``(done, value)``; it is called at once, then
+        every ``interval`` seconds, and once more at the deadline. After
         ``timeout`` seconds HAProxyTimeout is raised, carrying ``elapsed`` and
-        the last ``value``. Errors raised by the predicate propagate.
+        the last ``value``. Errors raised by the probe propagate.
         """
         start = time.monotonic()
         deadline = start + max(0.0, float(timeout))
         interval = max(0.01, float(interval))
         while True:
-            done, value = predicate()
+            done, value = probe()
             now = time.monotonic()
             if done:
                 return now - start, value
@@ -667,17 +674,33 @@ class HAProxyRuntime(object):
                 raise HAProxyTimeout("condition not met after %s" % _seconds(now - start), elapsed=now - start, last=value)
             time.sleep(min(interval, deadline - now))
 
+    def wait_until(self, predicate, backend, server, timeout=30.0, interval=0.2, what="the awaited state"):
+        """Poll ``backend/server`` until ``predicate(ServerState)`` is true.
+
+        Returns ``(elapsed_seconds, ServerState)``: how long it took and the
+        state that satisfied the predicate. Returns at once when it already
+        holds. After ``timeout`` seconds raises HAProxyTimeout naming the server,
+        ``what`` and the last state seen (``.last`` is that ServerState).
+        """
+        def probe():
+            current = self.server(backend, server)
+            return bool(predicate(current)), current
+        try:
+            return self.poll(probe, timeout, interval)
+        except HAProxyTimeout as exc:
+            last = exc.last
+            raise HAProxyTimeout("server %s did not reach %s after %s: admin state %s, status %s, %d sessions"
+                                 % (last.name, what, _seconds(timeout), last.admin_state, last.status or "unknown", last.sessions),
+                                 elapsed=exc.elapsed, last=last)
+
     def wait_for_drained(self, backend, server, timeout=30.0, interval=0.2):
         """Wait until ``backend/server`` has no session and no queued request.
 
         Returns ``(elapsed_seconds, ServerState)``; raises HAProxyTimeout such as
         "server app/app1 still has 3 sessions after 30s".
         """
-        def drained():
-            current = self.server(backend, server)
-            return current.is_drained, current
         try:
-            return self.wait_until(drained, timeout, interval)
+            return self.wait_until(lambda current: current.is_drained, backend, server, timeout, interval)
         except HAProxyTimeout as exc:
             last = exc.last
             queued = " and %d queued requests" % last.queued if last.queued else ""
@@ -691,11 +714,8 @@ class HAProxyRuntime(object):
         passed yet) does not count. Returns ``(elapsed_seconds, ServerState)``;
         raises HAProxyTimeout naming the last status and check result.
         """
-        def up():
-            current = self.server(backend, server)
-            return current.is_up, current
         try:
-            return self.wait_until(up, timeout, interval)
+            return self.wait_until(lambda current: current.is_up, backend, server, timeout, interval)
         except HAProxyTimeout as exc:
             last = exc.last
             admin = "" if last.admin_state == "ready" else ", admin state %s (%s)" % (last.admin_state, ", ".join(last.admin_flags))

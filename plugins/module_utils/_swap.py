@@ -171,7 +171,8 @@ def format_port(port):
 
 def parse_ports(specs):
     """Canonical, sorted port strings; refuses one host port published twice."""
-    parsed = [parse_port(s) for s in specs]
+    canonical = sorted(set(format_port(parse_port(s)) for s in specs))
+    parsed = [parse_port(s) for s in canonical]
     seen = {}
     for port in parsed:
         if port["host"] is None:
@@ -181,7 +182,7 @@ def parse_ports(specs):
             if other_ip == port["ip"] or "" in (other_ip, port["ip"]):
                 raise ParamError("ports: host port %d/%s is published twice" % key)
         seen.setdefault(key, []).append(port["ip"])
-    return sorted(set(format_port(p) for p in parsed))
+    return canonical
 
 
 def parse_volume(spec):
@@ -281,6 +282,8 @@ def normalize_healthcheck(params):
     result = dict(test=test, retries=retries or 0)
     for key in HEALTHCHECK_DURATIONS:
         result[key] = _duration_ns("healthcheck.%s" % key, params.get(key))
+    if not any(result.values()):
+        return None  # nothing set: the image's healthcheck
     return result
 
 

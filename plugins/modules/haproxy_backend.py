@@ -24,7 +24,7 @@ description:
     runtime API is told apart from one inherited from a tracked server. The operational status comes from the
     C(status) column of C(show stat).
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.haproxy
 attributes:
@@ -37,6 +37,7 @@ attributes:
     description: Shows the server's admin state, status, weight and sessions before and after.
   platform:
     platforms: posix
+    support: full
     description: Runs on the host that can reach the HAProxy runtime socket, usually the HAProxy host itself.
 options:
   backend:
@@ -158,7 +159,7 @@ state:
   sample: maint
 before:
   description: What HAProxy reported about the server before any change.
-  returned: success
+  returned: when the server was found
   type: dict
   contains:
     admin_state:
@@ -188,12 +189,13 @@ after:
     - What HAProxy reported about the server after the task, with the same keys as RV(before).
     - In check mode, C(admin_state) and C(weight) are the predicted ones, and C(status), C(sessions) and C(queued) are
       as observed before.
-  returned: success
+    - When a wait fails, the state the server was left in.
+  returned: when the server was found
   type: dict
   sample: {admin_state: maint, status: MAINT, weight: 1, sessions: 0, queued: 0}
 commands:
-  description: The runtime API commands sent, or in check mode the ones that would be sent.
-  returned: success
+  description: The runtime API commands the task sends, or in check mode the ones it would send.
+  returned: when the server was found
   type: list
   elements: str
   sample: ["set server app/app1 state drain", "set server app/app1 state maint"]
@@ -215,6 +217,7 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
+    HAProxyTimeout,
     plan_server_change,
     predict_after,
     step_command,
@@ -294,12 +297,17 @@ class BackendServer(object):
         elif kind == "set_weight":
             runtime.set_weight(self.backend, self.server, step[1])
             self.result["changed"] = True
-        elif kind == "wait_sessions":
-            waited = runtime.wait_for_drained(self.backend, self.server, params["wait_timeout"], params["wait_interval"])[0]
-            self.result["waited"] = round(self.result["waited"] + waited, 3)
-        elif kind == "wait_up":
-            waited = runtime.wait_for_up(self.backend, self.server, params["wait_timeout"], params["wait_interval"])[0]
-            self.result["waited"] = round(self.result["waited"] + waited, 3)
+        else:
+            wait = runtime.wait_for_drained if kind == "wait_sessions" else runtime.wait_for_up
+            try:
+                waited = wait(self.backend, self.server, params["wait_timeout"], params["wait_interval"])[0]
+            except HAProxyTimeout as exc:
+                self.add_waited(exc.elapsed)
+                raise
+            self.add_waited(waited)
+
+    def add_waited(self, seconds):
+        self.result["waited"] = round(self.result["waited"] + (seconds or 0.0), 3)
 
 
 def main():

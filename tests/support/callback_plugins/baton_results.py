@@ -36,6 +36,9 @@ class CallbackModule(CallbackBase):
             "action": result._task.action,
             "result": result._result,
         }
+        if status in ("failed", "ignored", "unreachable"):
+            # ansible-core 2.19 keeps the failure out of _result: restore it for the tests.
+            record["result"] = dict(result._result, failed=True)
         with open(path, "a") as handle:
             handle.write(json.dumps(record, default=str) + "\n")
 

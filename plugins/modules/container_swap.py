@@ -1,0 +1,755 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: container_swap
+short_description: Replace the container in a named slot with one running a new image, with health check and rollback
+version_added: 1.0.0
+description:
+  - A slot is a container name. The module replaces the container in the slot with one created from O(image), keeping
+    the slot's run configuration (published ports, env, volumes, labels, restart policy, command, entrypoint, network,
+    stop timeout, Docker healthcheck) except for the options the task sets.
+  - On the first deploy (no container called O(name)) it creates the slot from the options.
+  - "The swap: check that the image is present or can be pulled (and every other pre-check) before anything changes;
+    rename the running container to C(<name>.baton-previous); create the new container in the slot; stop the old one
+    gracefully (its stop signal, then SIGKILL after its stop timeout), which frees its host ports; start the new one;
+    wait until it is healthy (see O(health)); remove the old one."
+  - When the new container does not become healthy or exits, its last O(log_lines) log lines are collected, it is
+    removed, the old container is renamed back into the slot and started again, and the task fails with the logs in
+    its message and RV(rolled_back=true).
+  - When the slot already runs the wanted image (compared by image ID) with the wanted configuration nothing changes.
+  - "Configuration read-back: an option the task leaves out keeps the slot's current value, read from the running
+    container. For env variables, labels, command, entrypoint and Docker healthcheck only what differs from the OLD
+    image's own defaults counts as the slot's, so the new image's defaults (a new ENV value, a new CMD) apply. An option
+    the task sets replaces the slot's whole setting: O(env) given with one variable drops the other carried variables,
+    O(ports=[]) unpublishes every port."
+  - "Recovery from an interrupted run (a C(<name>.baton-previous) container exists): when the slot is empty, the previous
+    container is renamed back into the slot and started; when the slot's container runs, the previous one is stale and
+    is removed; when the slot's container exists but does not run, it is removed and the previous one is put back.
+    The recovery is done as part of the next run, after the pre-checks, and reported in RV(recovery)."
+  - Every container the module creates carries the labels C(baton.managed=true), C(baton.slot=<name>) and
+    C(baton.image=<image>). A slot container without C(baton.managed=true) (created by other means) is replaced once
+    so that it carries them; C(baton.image) never causes a replacement on its own.
+author:
+  - baton.docker contributors
+extends_documentation_fragment:
+  - baton.docker.docker
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing; images are not pulled, a missing image is looked up
+      in its registry (distribution inspect) so a tag that does not exist fails in check mode too.
+  diff_mode:
+    support: full
+    description: Before and after image and slot configuration; env values are shown masked.
+  platform:
+    platforms: posix
+    support: full
+    description: Runs on the Docker host; the port pre-check and the HTTP probe run from there.
+options:
+  name:
+    description:
+      - Name of the slot, which is the name of its container.
+      - Names ending in C(.baton-previous) are reserved.
+    type: str
+    required: true
+  image:
+    description:
+      - Image to run, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
+    type: str
+    required: true
+  pull:
+    description:
+      - V(missing) pulls the image only when it is not present locally.
+      - V(always) pulls it on every run (a moved tag gets deployed).
+      - V(never) requires it to be present locally.
+      - An image that is neither present nor pullable fails the task before the running container is touched.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  pull_auth:
+    description:
+      - Registry credentials for this pull (and the check-mode registry lookup) only; they are not stored.
+      - Without it the credentials stored in the Docker config of the managed host (as written by C(docker login) or
+        M(baton.docker.registry_login)) are used, as the Docker SDK does.
+    type: dict
+    suboptions:
+      username:
+        description: Registry user.
+        type: str
+        required: true
+      password:
+        description: Password or token.
+        type: str
+        required: true
+      registry:
+        description:
+          - Registry address, for example V(registry.example.com:5000). Defaults to the registry of O(image); when set
+            it must be that registry.
+        type: str
+  ports:
+    description:
+      - Published ports, each C(host:container), C(ip:host:container) or C([ipv6]:host:container), with an optional
+        C(/tcp), C(/udp) or C(/sctp) suffix (default tcp).
+      - A host port already bound on the Docker host by anything other than this slot's own container fails the task
+        before anything changes.
+    type: list
+    elements: str
+  env:
+    description:
+      - Environment variables. Values are passed to the engine as data (never through a shell), so spaces, quotes,
+        C($()) and newlines arrive unchanged. Quote booleans.
+      - In the diff and results every value is shown as a short sha256 prefix, never in clear. Ansible itself still
+        shows task arguments at high verbosity; put secrets in O(secret_env).
+    type: dict
+  secret_env:
+    description:
+      - More environment variables, for secrets. Ansible hides these values (C(no_log)) everywhere in its output.
+      - O(env) and O(secret_env) together form the slot's environment; giving either replaces the carried one.
+    type: dict
+  volumes:
+    description:
+      - Volumes as C(source:destination[:ro]). The source is an absolute path on the Docker host or a volume name;
+        a relative path fails the task.
+    type: list
+    elements: str
+  labels:
+    description:
+      - Labels of the container. The C(baton.*) labels the module sets itself cannot be given.
+    type: dict
+  restart_policy:
+    description:
+      - Restart policy. On the first deploy the default is V(unless-stopped).
+    type: str
+    choices: ['no', always, on-failure, unless-stopped]
+  restart_retries:
+    description:
+      - Maximum restart count, only with O(restart_policy=on-failure).
+    type: int
+  command:
+    description:
+      - Command (arguments to the entrypoint), as a list or as a string that is split like a shell would split it
+        (no shell runs it). An empty list or string goes back to the image's command.
+    type: raw
+  entrypoint:
+    description:
+      - Entrypoint, as a list or a string split like O(command). An empty list goes back to the image's entrypoint.
+    type: raw
+  network:
+    description:
+      - Network to attach the container to (V(bridge) when the slot has none). It must exist.
+    type: str
+  stop_timeout:
+    description:
+      - Seconds the container gets to exit after its stop signal before it is killed.
+      - Without it the engine default (10 seconds) applies.
+    type: int
+  healthcheck:
+    description:
+      - The Docker HEALTHCHECK of the container, overriding the image's. Unset fields come from the image's.
+        An empty dict goes back to the image's healthcheck.
+    type: dict
+    suboptions:
+      test:
+        description:
+          - Command as a list. A list starting with C(CMD), C(CMD-SHELL) or C(NONE) is used as is, any other list is
+            run as C(CMD); a string is run with C(CMD-SHELL). V([NONE]) disables the image's healthcheck.
+        type: raw
+      interval:
+        description: Seconds between checks.
+        type: float
+      timeout:
+        description: Seconds one check may take.
+        type: float
+      retries:
+        description: Failed checks in a row before the container is unhealthy.
+        type: int
+      start_period:
+        description: Seconds after start during which failures do not count.
+        type: float
+  health:
+    description:
+      - How the new container proves healthy before the old one is removed.
+      - With O(health.url), the module sends C(GET url) from the Docker host every O(health.interval) seconds until it
+        answers O(health.status); after O(health.retries) probes that did not, the new container is unhealthy.
+      - Without O(health.url), when the container has a Docker healthcheck, the module waits for Docker to report
+        C(healthy); C(unhealthy), or no C(healthy) within O(health.retries) x O(health.interval) seconds, fails.
+      - With neither, the container must be running and still running (not restarted) O(health.interval) seconds
+        after its start.
+      - In every mode a container that exits or restarts while the module waits is unhealthy.
+    type: dict
+    default: {}
+    suboptions:
+      url:
+        description:
+          - URL to probe, V(http) or V(https). It must parse and its host must resolve. When it targets the Docker
+            host itself (V(localhost), V(127.0.0.1)...) its port must be one of the slot's published host ports,
+            since the probe cannot reach the container's own port from there.
+        type: str
+      status:
+        description: HTTP status that counts as healthy.
+        type: int
+        default: 200
+      interval:
+        description: Seconds between two probes (and the observation time without healthcheck).
+        type: float
+        default: 1.0
+      timeout:
+        description: Seconds one HTTP probe may take.
+        type: float
+        default: 2.0
+      retries:
+        description: Number of probes (or O(health.interval) periods) before the new container counts as unhealthy.
+        type: int
+        default: 30
+      validate_certs:
+        description: Verify the certificate of an V(https) URL.
+        type: bool
+        default: true
+  log_lines:
+    description:
+      - Number of log lines of a failed new container included in the error and in RV(logs).
+    type: int
+    default: 50
+notes:
+  - The host-port pre-check binds each requested port for a moment and also asks the engine which containers publish
+    it; the bind is skipped when O(docker_host) is not a local socket.
+  - Only the settings listed as options are carried to the new container. Other settings of a container created by
+    other means (memory limits, user, hostname...) are not.
+  - The old container's host ports are free from the moment it stops until the new one starts; put a load balancer in
+    front (and drain the slot first) for zero downtime.
+seealso:
+  - module: baton.docker.registry_login
+"""
+
+EXAMPLES = r"""
+- name: Deploy v2 of the app into slot app-a, probing it on its host port
+  baton.docker.container_swap:
+    name: app-a
+    image: registry.example.com/shop/app:v2
+    ports:
+      - "127.0.0.1:8081:8000"
+    env:
+      APP_MODE: production
+    secret_env:
+      DB_PASSWORD: "{{ vault_db_password }}"
+    health:
+      url: http://127.0.0.1:8081/health
+      retries: 20
+
+- name: Upgrade the slot, keeping its ports, env, volumes... as they are
+  baton.docker.container_swap:
+    name: app-a
+    image: registry.example.com/shop/app:v3
+    health:
+      url: http://127.0.0.1:8081/health
+
+- name: Pull with credentials given to this task only
+  baton.docker.container_swap:
+    name: worker
+    image: registry.example.com/shop/worker@sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+    pull_auth:
+      username: deploy
+      password: "{{ vault_registry_password }}"
+    command: ["worker", "--queue", "default"]
+    restart_policy: on-failure
+    restart_retries: 5
+
+- name: Wait for the image's Docker HEALTHCHECK instead of an HTTP probe
+  baton.docker.container_swap:
+    name: app-b
+    image: registry.example.com/shop/app:v2
+  register: swap
+
+- name: Show how long the new container took
+  ansible.builtin.debug:
+    msg: "{{ swap.container.new_id }} healthy after {{ swap.seconds_to_healthy }}s"
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the slot was (or in check mode would be) changed.
+  returned: always
+  type: bool
+  sample: true
+created:
+  description: Whether this was the first deploy of the slot (no container was in it).
+  returned: always
+  type: bool
+  sample: false
+rolled_back:
+  description: Whether the new container failed and the old one was put back into the slot.
+  returned: always
+  type: bool
+  sample: false
+recovery:
+  description:
+    - What was done (or would be done in check mode) with a C(<name>.baton-previous) container left by an interrupted
+      run. V(restored) put it back into the empty slot, V(discarded) removed it, V(replaced) removed a slot container
+      that did not run and put it back. V(null) when there was none.
+  returned: always
+  type: str
+  sample: null
+container:
+  description: The slot's containers.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The slot name.
+      type: str
+      returned: always
+      sample: app-a
+    old_id:
+      description: ID of the container that was in the slot before the run, V(null) on the first deploy.
+      type: str
+      returned: always
+      sample: 3f2c9a1e6b0d4c8a9f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2
+    new_id:
+      description:
+        - ID of the container in the slot after the run (the old one when nothing changed or after a rollback).
+        - V(null) in check mode when a new container would be created.
+      type: str
+      returned: always
+      sample: 9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c
+image:
+  description: The images involved.
+  returned: always
+  type: dict
+  contains:
+    ref:
+      description: The image reference asked for, normalized (C(:latest) added when no tag was given).
+      type: str
+      returned: always
+      sample: registry.example.com/shop/app:v2
+    old_id:
+      description: Image ID of the old container, V(null) on the first deploy.
+      type: str
+      returned: always
+      sample: sha256:bd6c94ae805ab4aad4d42e5d84232174fa4cb23e7b39914752dec54e1bfcb99c
+    new_id:
+      description: Image ID of O(image); V(null) in check mode when it would be pulled.
+      type: str
+      returned: always
+      sample: sha256:a9fffb64a1de7e5d9f5b6c8f2f0d1c3b4a5e6f708192a3b4c5d6e7f8091a2b3c
+    old_digest:
+      description: A repository digest (from RepoDigests) of the old image, V(null) when it has none (built locally).
+      type: str
+      returned: always
+      sample: registry.example.com/shop/app@sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+    new_digest:
+      description: A repository digest of the new image, preferring the one of the repository in O(image).
+      type: str
+      returned: always
+      sample: registry.example.com/shop/app@sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+seconds_to_healthy:
+  description: Seconds from the start of the new container until it proved healthy.
+  returned: when a new container was started and proved healthy
+  type: float
+  sample: 2.13
+logs:
+  description: Last O(log_lines) log lines (stdout and stderr) of a new container that failed.
+  returned: when the new container failed
+  type: list
+  elements: str
+  sample: ["demo broken listening on :8000 (broken)", "error: configuration invalid, health check will fail"]
+diff:
+  description: Image and slot configuration before and after, env values masked as C(sha256:<prefix>).
+  returned: when run with --diff
+  type: dict
+  sample:
+    before: {image: "baton-demo/app:v1", env: {FOO: "sha256:fcde2b2edb"}, ports: ["8081:8000/tcp"]}
+    after: {image: "baton-demo/app:v2", env: {FOO: "sha256:fcde2b2edb"}, ports: ["8081:8000/tcp"]}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
+
+from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
+    DOCKER_COMMON_ARGS,
+    DockerClientError,
+    UnhealthyError,
+    connect,
+    container_logs,
+    create_container,
+    distribution_digest,
+    get_container,
+    host_port_in_use,
+    image_attrs,
+    inspect_container,
+    is_local_engine,
+    is_running,
+    network_exists,
+    published_host_ports,
+    pull_image,
+    remove_container,
+    rename_container,
+    require_docker,
+    resolve_host,
+    start_container,
+    stop_container,
+    wait_until_healthy,
+)
+from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noqa: E402
+    PREVIOUS_SUFFIX,
+    ParamError,
+    check_health_url_port,
+    check_non_negative,
+    check_positive,
+    check_slot_name,
+    config_differences,
+    create_labels,
+    display_config,
+    effective_config,
+    effective_from_container,
+    explicit_from_container,
+    explicit_from_params,
+    health_mode,
+    image_ref,
+    merge_config,
+    parse_health_url,
+    parse_image_ref,
+    ports_to_check,
+    recovery_action,
+    repo_digest,
+    tail_text,
+)
+
+RECOVERY_DONE = {"restore": "restored", "discard": "discarded", "replace": "replaced"}
+
+
+class SwapFailed(Exception):
+    """The swap failed after changes began; the result says what state the slot is in."""
+
+
+class ContainerSwap(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = self.params["name"]
+        self.previous_name = self.name + PREVIOUS_SUFFIX
+        self.health = self.params["health"]
+        self.client = None
+        self.result = dict(changed=False, created=False, rolled_back=False, recovery=None,
+                           container=dict(name=self.name, old_id=None, new_id=None),
+                           image=dict(ref=None, old_id=None, new_id=None, old_digest=None, new_digest=None))
+
+    # ------------------------------------------------------------ pre-checks
+
+    def check_params(self):
+        """Everything that can be refused without the engine."""
+        params = self.params
+        check_slot_name(self.name)
+        self.repository, self.tag, self.digest = parse_image_ref(params["image"])
+        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.result["image"]["ref"] = self.ref
+        check_non_negative({"stop_timeout": params["stop_timeout"], "restart_retries": params["restart_retries"],
+                            "log_lines": params["log_lines"]})
+        check_positive({"api_timeout": params["api_timeout"], "health.interval": self.health["interval"],
+                        "health.timeout": self.health["timeout"], "health.retries": self.health["retries"]})
+        if not 100 <= self.health["status"] <= 599:
+            raise ParamError("health.status: %d is not an HTTP status code" % self.health["status"])
+        auth = params["pull_auth"]
+        if auth and auth.get("registry"):
+            registry = _registry_of(self.repository)
+            if auth["registry"].rstrip("/").split("://")[-1] != registry:
+                raise ParamError("pull_auth.registry: %s is not the registry of image %s (%s)"
+                                 % (auth["registry"], self.ref, registry))
+        self.requested = explicit_from_params(params)
+        self.url = None
+        if self.health["url"]:
+            self.url = self.health["url"].strip()
+            _scheme, self.url_host, self.url_port, _path = parse_health_url(self.url)
+
+    def check_environment(self, desired, held_ids, held_ports):
+        """Pre-checks that need the engine or the host; none of them changes anything."""
+        if self.url:
+            check_health_url_port(self.url, self.url_host, self.url_port, desired["ports"])
+            problem = resolve_host(self.url_host)
+            if problem:
+                raise ParamError("health.url: the host %s of %s does not resolve: %s" % (self.url_host, self.url, problem))
+        if desired["network"] and not network_exists(self.client, desired["network"]):
+            raise ParamError("network: there is no Docker network called %s" % desired["network"])
+        wanted = ports_to_check(desired["ports"], held_ports)
+        if not wanted:
+            return
+        published = [p for p in published_host_ports(self.client) if p["id"] not in held_ids]
+        local = is_local_engine(self.params["docker_host"])
+        for ip, port, proto in wanted:
+            for other in published:
+                if other["port"] == port and other["proto"] == proto:
+                    raise ParamError("ports: host port %d/%s is already published by container %s"
+                                     % (port, proto, other["name"]))
+            problem = host_port_in_use(ip, port, proto) if local else None
+            if problem:
+                raise ParamError("ports: host port %s%d/%s is already in use on the Docker host by another process (%s)"
+                                 % (ip + ":" if ip else "", port, proto, problem))
+
+    def resolve_image(self):
+        """Inspect data of the image to run; None in check mode when it would be pulled."""
+        pull = self.params["pull"]
+        auth = self.params["pull_auth"]
+        local = image_attrs(self.client, self.ref)
+        if pull == "never":
+            if local is None:
+                raise ParamError("image %s is not present locally and pull is never" % self.ref)
+            return local
+        if pull == "missing" and local is not None:
+            return local
+        missing = "is not present locally and" if local is None else ""
+        if self.module.check_mode:
+            try:
+                remote = distribution_digest(self.client, self.ref, auth)
+            except DockerClientError as exc:
+                raise ParamError("image %s %s could not be found in its registry: %s"
+                                 % (self.ref, missing or "is present locally but", exc))
+            if local is not None and remote and any(d.endswith("@" + remote) for d in local.get("RepoDigests") or []):
+                return local
+            return None
+        try:
+            return pull_image(self.client, self.repository, self.tag, self.digest, auth)
+        except DockerClientError as exc:
+            raise ParamError("image %s %s could not be pulled: %s" % (self.ref, missing, exc) if missing
+                             else "image %s could not be pulled: %s" % (self.ref, exc))
+
+    # ------------------------------------------------------------ the run
+
+    def run(self):
+        self.check_params()
+        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+
+        slot = get_container(self.client, self.name)
+        previous = get_container(self.client, self.previous_name)
+        action = recovery_action(_brief(slot), _brief(previous))
+        current = previous if action in ("restore", "replace") else slot
+
+        old_image = None
+        carried = None
+        if current is not None:
+            old_image = image_attrs(self.client, current["Image"])
+            if old_image is None:
+                self.module.warn("the image %s of container %s is no longer present: its defaults cannot be told "
+                                 "from the slot's own settings, so all of its env, labels, command and healthcheck "
+                                 "are carried over" % (current["Image"], current["Name"].lstrip("/")))
+            carried = explicit_from_container(current, (old_image or {}).get("Config"))
+            self.result["container"]["old_id"] = current["Id"]
+            self.result["image"]["old_id"] = current["Image"]
+            self.result["image"]["old_digest"] = repo_digest((old_image or {}).get("RepoDigests"),
+                                                             _repository_of(current))
+        desired = merge_config(self.requested, carried)
+
+        held = [c for c in (slot, previous) if c is not None]
+        held_ports = [spec for c in held if is_running(c) for spec in effective_from_container(c)["ports"]]
+        self.check_environment(desired, [c["Id"] for c in held], held_ports)
+        new_image = self.resolve_image()
+        if new_image is not None:
+            self.result["image"]["new_id"] = new_image["Id"]
+            self.result["image"]["new_digest"] = repo_digest(new_image.get("RepoDigests"), self.repository)
+
+        swap = self.needs_swap(current, new_image, desired)
+        self.result["created"] = current is None
+        self.result["recovery"] = RECOVERY_DONE.get(action)
+        self.result["changed"] = bool(swap or action)
+        if self.module._diff:
+            self.result["diff"] = self.diff(current, carried, desired, swap)
+        if not self.result["changed"]:
+            self.result["container"]["new_id"] = current["Id"]
+            return self.result
+        if self.module.check_mode:
+            if not swap:
+                self.result["container"]["new_id"] = current["Id"]
+            return self.result
+
+        if action == "discard":
+            remove_container(self.client, previous["Id"])
+        elif action == "replace":
+            remove_container(self.client, slot["Id"])
+        if not swap:
+            self.put_back(current)
+            self.result["container"]["new_id"] = current["Id"]
+            return self.result
+        self.swap(current, new_image, desired, was_running=is_running(current) or action in ("restore", "replace"))
+        return self.result
+
+    def needs_swap(self, current, new_image, desired):
+        if current is None or new_image is None or new_image["Id"] != current["Image"]:
+            return True
+        wanted = effective_config(desired, new_image.get("Config"), self.name)
+        return bool(config_differences(wanted, effective_from_container(current)))
+
+    def diff(self, current, carried, desired, swap):
+        after = dict(image=self.ref, image_id=self.result["image"]["new_id"])
+        after.update(display_config(desired))
+        if current is None:
+            return dict(before={}, after=after)
+        if not swap:
+            return dict(before=dict(after), after=after)
+        before = dict(image=_ref_of(current), image_id=current["Image"])
+        before.update(display_config(carried))
+        return dict(before=before, after=after)
+
+    # ------------------------------------------------------------ changes
+
+    def wait_healthy(self, container_id, mode):
+        return wait_until_healthy(self.client, container_id, mode, url=self.url, status=self.health["status"],
+                                  interval=self.health["interval"], timeout=self.health["timeout"],
+                                  retries=self.health["retries"], validate_certs=self.health["validate_certs"])
+
+    def mode_of(self, container_id):
+        attrs = inspect_container(self.client, container_id)
+        return health_mode(self.url, effective_from_container(attrs)["healthcheck"])
+
+    def into_slot(self, container_id):
+        if inspect_container(self.client, container_id).get("Name", "").lstrip("/") != self.name:
+            rename_container(self.client, container_id, self.name)
+
+    def put_back(self, old):
+        """Move the kept-aside container into the slot and run it again (rollback and recovery)."""
+        self.into_slot(old["Id"])
+        start_container(self.client, old["Id"])
+        try:
+            self.wait_healthy(old["Id"], self.mode_of(old["Id"]))
+        except UnhealthyError as exc:
+            raise SwapFailed("the previous container %s is back in slot %s but is not healthy either: %s"
+                             % (old["Id"][:12], self.name, exc))
+
+    def swap(self, old, new_image, desired, was_running):
+        aside = False
+        if old is not None and old["Name"].lstrip("/") == self.name:
+            rename_container(self.client, old["Id"], self.previous_name)
+            aside = True
+        labels = create_labels(desired["labels"], self.name, self.ref)
+        try:
+            new_id = create_container(self.client, self.name, self.ref, desired, labels)
+        except DockerClientError:
+            if aside:
+                self.into_slot(old["Id"])
+            raise
+        try:
+            if old is not None and is_running(old):
+                stop_container(self.client, old["Id"], old["Config"].get("StopTimeout"))
+            start_container(self.client, new_id)
+            seconds = self.wait_healthy(new_id, self.mode_of(new_id))
+        except DockerClientError as exc:
+            raise self.roll_back(old, new_id, was_running, exc)
+        self.result["container"]["new_id"] = new_id
+        self.result["seconds_to_healthy"] = round(seconds, 2)
+        if old is not None:
+            try:
+                remove_container(self.client, old["Id"])
+            except DockerClientError as exc:
+                self.module.warn("the new container is healthy but the previous one could not be removed "
+                                 "(the next run removes it): %s" % exc)
+
+    def roll_back(self, old, new_id, was_running, reason):
+        """Remove the failed new container, put the old one back; return the SwapFailed to raise."""
+        try:
+            logs = container_logs(self.client, new_id, self.params["log_lines"])
+        except DockerClientError as exc:
+            logs = ["(logs unavailable: %s)" % exc]
+        self.result["logs"] = logs
+        what = "the new container for slot %s (%s) is not healthy: %s." % (self.name, self.ref, reason)
+        try:
+            remove_container(self.client, new_id)
+            if old is None:
+                what += " It was removed; the slot stays empty."
+            elif was_running:
+                self.put_back(old)
+            else:
+                self.into_slot(old["Id"])
+        except SwapFailed as exc:  # back in the slot and started, but not healthy
+            self.result["rolled_back"] = True
+            self.result["container"]["new_id"] = old["Id"]
+            what += " Rolled back, but %s." % exc
+        except DockerClientError as exc:
+            what += " Rolling back failed: %s." % exc
+        else:
+            if old is not None:
+                self.result["rolled_back"] = True
+                self.result["container"]["new_id"] = old["Id"]
+                what += " Rolled back: container %s (%s) is in the slot again." % (old["Id"][:12], _ref_of(old))
+        if logs:
+            what += " Last %d log line(s) of the new container:\n%s" % (len(logs), tail_text(logs))
+        return SwapFailed(what)
+
+
+def _brief(attrs):
+    return None if attrs is None else dict(running=is_running(attrs))
+
+
+def _registry_of(repository):
+    first = repository.split("/", 1)[0]
+    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _ref_of(container):
+    """The image reference a container was created from."""
+    return (container["Config"].get("Labels") or {}).get("baton.image") or container["Config"].get("Image") or ""
+
+
+def _repository_of(container):
+    """Repository part of the reference a container was created from."""
+    try:
+        return parse_image_ref(_ref_of(container))[0]
+    except ParamError:
+        return None
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        image=dict(type="str", required=True),
+        pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+        pull_auth=dict(type="dict", options=dict(
+            username=dict(type="str", required=True),
+            password=dict(type="str", required=True, no_log=True),
+            registry=dict(type="str"),
+        )),
+        ports=dict(type="list", elements="str"),
+        env=dict(type="dict"),
+        secret_env=dict(type="dict", no_log=True),
+        volumes=dict(type="list", elements="str"),
+        labels=dict(type="dict"),
+        restart_policy=dict(type="str", choices=["no", "always", "on-failure", "unless-stopped"]),
+        restart_retries=dict(type="int"),
+        command=dict(type="raw"),
+        entrypoint=dict(type="raw"),
+        network=dict(type="str"),
+        stop_timeout=dict(type="int"),
+        healthcheck=dict(type="dict", options=dict(
+            test=dict(type="raw"),
+            interval=dict(type="float"),
+            timeout=dict(type="float"),
+            retries=dict(type="int"),
+            start_period=dict(type="float"),
+        )),
+        health=dict(type="dict", default={}, options=dict(
+            url=dict(type="str"),
+            status=dict(type="int", default=200),
+            interval=dict(type="float", default=1.0),
+            timeout=dict(type="float", default=2.0),
+            retries=dict(type="int", default=30),
+            validate_certs=dict(type="bool", default=True),
+        )),
+        log_lines=dict(type="int", default=50),
+    )
+    argument_spec.update(DOCKER_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_docker(module)
+    swapper = ContainerSwap(module)
+    try:
+        result = swapper.run()
+    except (ParamError, DockerClientError, SwapFailed) as exc:
+        module.fail_json(msg=str(exc), **swapper.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

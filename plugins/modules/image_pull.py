@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: image_pull
+short_description: Make sure a release image is on the Docker host, optionally the exact build expected
+version_added: 1.0.0
+description:
+  - Pulls O(image) when it is not present locally (or on every run with O(pull=always)), before a rollout changes
+    anything, so that an unknown tag stops a deploy while every container still runs.
+  - With O(expected_id) the image must have that ID once present. A rollout uses this to run in production the very
+    build that ran in staging, or to roll back to the build a host recorded.
+author:
+  - baton.docker contributors
+extends_documentation_fragment:
+  - baton.docker.docker
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is pulled; an image that is not present locally is looked up in its registry, so a tag that
+      does not exist fails in check mode too.
+  diff_mode:
+    support: full
+    description: Before and after image ID.
+  platform:
+    platforms: posix
+    support: full
+    description: Runs on the Docker host.
+options:
+  image:
+    description:
+      - The image, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
+    type: str
+    required: true
+  pull:
+    description:
+      - V(missing) pulls only when the image is not present locally, V(always) on every run (a moved tag is
+        fetched), V(never) only checks that it is present.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  pull_auth:
+    description:
+      - Registry credentials for this pull only; they are not stored. Without them the credentials in the Docker
+        config of the host are used.
+    type: dict
+    suboptions:
+      username:
+        description: Registry user.
+        type: str
+        required: true
+      password:
+        description: Password or token.
+        type: str
+        required: true
+      registry:
+        description: Registry address; defaults to the registry of O(image).
+        type: str
+  expected_id:
+    description:
+      - Image ID (C(sha256:...)) the image must have. When the local image differs and O(pull) allows it, the image is
+        pulled again; when it still differs the task fails.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Fetch the release before any container changes
+  baton.docker.image_pull:
+    image: registry.example.com/clay/mobile:v1.0.0
+
+- name: Production runs exactly what staging ran
+  baton.docker.image_pull:
+    image: registry.example.com/clay/mobile:v1.0.0
+    expected_id: "{{ hostvars['localhost'].baton_promoted_image_id }}"
+
+- name: Pull from a private registry with credentials kept out of the output
+  baton.docker.image_pull:
+    image: registry.example.com/clay/mobile:v1.0.0
+    pull_auth:
+      username: deploy
+      password: "{{ vault_registry_password }}"
+"""
+
+RETURN = r"""
+image:
+  description: The normalized image reference.
+  returned: always
+  type: str
+  sample: registry.example.com/clay/mobile:v1.0.0
+image_id:
+  description: ID of the image on the host after the task; V(null) in check mode when it would be pulled.
+  returned: always
+  type: str
+  sample: sha256:bd6c94ae805ab4aad4d42e5d84232174fa4cb23e7b39914752dec54e1bfcb99c
+repo_digests:
+  description: Repository digests of the image (empty for an image built locally and never pushed).
+  returned: always
+  type: list
+  elements: str
+  sample: [registry.example.com/clay/mobile@sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29]
+pulled:
+  description: Whether the image was (or in check mode would be) pulled.
+  returned: always
+  type: bool
+  sample: true
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.baton.docker.plugins.module_utils._docker import (
+    DOCKER_COMMON_ARGS,
+    DockerClientError,
+    connect,
+    distribution_digest,
+    image_attrs,
+    pull_image,
+    require_docker,
+)
+from ansible_collections.baton.docker.plugins.module_utils._swap import (
+    ParamError,
+    image_ref,
+    parse_image_ref,
+)
+
+
+class ImagePull(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
+        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.auth = self.params["pull_auth"]
+        self.client = None
+
+    def _pull(self, reason):
+        try:
+            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
+        except DockerClientError as exc:
+            raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
+
+    def run(self):
+        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        expected = self.params["expected_id"]
+        pull = self.params["pull"]
+        before = image_attrs(self.client, self.ref)
+        before_id = before["Id"] if before else None
+
+        if before is None:
+            reason = "is not present locally"
+            if pull == "never":
+                raise DockerClientError("image %s %s and pull=never" % (self.ref, reason))
+        elif pull == "always":
+            reason = "is to be pulled on every run (pull=always)"
+        elif expected and before_id != expected and pull != "never":
+            reason = "is %s locally, not the expected %s" % (before_id, expected)
+        else:
+            reason = None
+
+        after = before
+        if reason and self.module.check_mode:
+            try:
+                distribution_digest(self.client, self.ref, auth=self.auth)
+            except DockerClientError as exc:
+                raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
+            after = None if before is None or pull == "always" else before
+        elif reason:
+            after = self._pull(reason)
+        after_id = after["Id"] if after else None
+
+        if expected and after_id is not None and after_id != expected:
+            raise DockerClientError("image %s is %s on this host, not the expected build %s: refusing to deploy a "
+                                    "different build" % (self.ref, after_id, expected))
+        pulled = bool(reason)
+        changed = pulled and (after_id is None or after_id != before_id)
+        result = dict(
+            changed=changed,
+            pulled=pulled,
+            image=self.ref,
+            image_id=after_id,
+            repo_digests=(after or {}).get("RepoDigests") or [],
+        )
+        if self.module._diff:
+            result["diff"] = dict(before={"image": self.ref, "id": before_id},
+                                  after={"image": self.ref, "id": after_id or "(pulled)"})
+        return result
+
+
+def main():
+    argument_spec = dict(
+        image=dict(type="str", required=True),
+        pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+        pull_auth=dict(type="dict", options=dict(
+            username=dict(type="str", required=True),
+            password=dict(type="str", required=True, no_log=True),
+            registry=dict(type="str"),
+        )),
+        expected_id=dict(type="str"),
+    )
+    argument_spec.update(DOCKER_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_docker(module)
+    try:
+        result = ImagePull(module).run()
+    except (ParamError, DockerClientError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

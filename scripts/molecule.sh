@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Run `molecule test` for every molecule scenario of the collection, against
+# the local Docker engine, with nothing pulled and nothing fetched from Galaxy.
+#
+# Scenarios are found in molecule/<scenario>/molecule.yml (collection level)
+# and roles/<role>/molecule/<scenario>/molecule.yml (role level, run from the
+# role's directory). Their instances use the local image
+# baton-base/molecule:bookworm (scripts/build_molecule_image.sh, cached).
+#
+# Molecule's docker driver runs community.docker and ansible.posix modules.
+# Galaxy is out of reach, so both are taken out of the `ansible` package on
+# PyPI (one wheel download, then cached) into build/collections, next to the
+# link that makes this tree baton.docker.
+#
+# Usage: scripts/molecule.sh [scenario...]   (default: every scenario)
+#   e.g. scripts/molecule.sh haproxy
+# Environment:
+#   VENV                   virtualenv holding molecule (default: .venv)
+#   BATON_ANSIBLE_BUNDLE   version of the `ansible` package the collections are
+#                          taken from (default matches ansible-core 2.19)
+#   MOLECULE_ARGS          extra arguments for `molecule test`, e.g. "--destroy never"
+#
+# Exit status: 0 when every scenario passed, non-zero otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+VENV=${VENV:-$here/.venv}
+[ -x "$VENV/bin/molecule" ] || { echo "molecule: $VENV/bin/molecule not found; run scripts/bootstrap.sh first" >&2; exit 2; }
+BATON_ANSIBLE_BUNDLE=${BATON_ANSIBLE_BUNDLE:-12.3.0}
+started=$(date +%s)
+
+# --- environment -------------------------------------------------------------
+collections="$here/build/collections"
+export PATH="$VENV/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$collections"
+ANSIBLE_HOME=$(mktemp -d /tmp/baton-molecule-home.XXXXXX)
+export ANSIBLE_HOME
+trap 'rm -rf "$ANSIBLE_HOME"' EXIT
+export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+
+# The collection as Ansible sees it (scripts/bootstrap.sh makes the same link).
+link="$collections/ansible_collections/baton/docker"
+if [ ! -e "$link" ]; then
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "$here" "$link"
+fi
+
+# --- collections the docker driver needs ------------------------------------
+needed=(community/docker ansible/posix)
+missing=()
+for c in "${needed[@]}"; do
+  [ -f "$collections/ansible_collections/$c/MANIFEST.json" ] || missing+=("$c")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  wheels="$here/build/cache/wheels"
+  mkdir -p "$wheels"
+  wheel="$wheels/ansible-$BATON_ANSIBLE_BUNDLE-py3-none-any.whl"
+  if [ ! -f "$wheel" ]; then
+    echo "molecule: downloading ansible==$BATON_ANSIBLE_BUNDLE from PyPI for ${missing[*]}"
+    "$VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheels" "ansible==$BATON_ANSIBLE_BUNDLE"
+  fi
+  echo "molecule: extracting ${missing[*]} into ${collections#"$here"/}"
+  "$VENV/bin/python" - "$wheel" "$collections" "${missing[@]}" <<'PY'
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+
+wheel, dest_root, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(wheel) as archive:
+    members = archive.namelist()
+    for name in names:
+        prefix = "ansible_collections/%s/" % name
+        chosen = [m for m in members if m.startswith(prefix) and not m.endswith("/")]
+        if not any(m == prefix + "MANIFEST.json" for m in chosen):
+            sys.exit("molecule: %s is not in %s" % (name, os.path.basename(wheel)))
+        final = os.path.join(dest_root, prefix)
+        os.makedirs(os.path.dirname(final.rstrip("/")), exist_ok=True)
+        staging = tempfile.mkdtemp(dir=os.path.dirname(final.rstrip("/")))
+        for member in chosen:
+            target = os.path.join(staging, member[len(prefix):])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with archive.open(member) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(staging, final.rstrip("/"))
+        os.chmod(final.rstrip("/"), 0o755)
+PY
+fi
+
+# --- instance image ------------------------------------------------------------
+bash "$here/scripts/build_molecule_image.sh"
+
+# --- scenarios -----------------------------------------------------------------
+# Each entry: <directory molecule runs in>|<scenario name>
+scenarios=()
+for f in molecule/*/molecule.yml roles/*/molecule/*/molecule.yml; do
+  [ -f "$f" ] || continue
+  name=$(basename "$(dirname "$f")")
+  base=$(dirname "$(dirname "$(dirname "$f")")")
+  if [ "$#" -gt 0 ]; then
+    wanted=0
+    for w in "$@"; do [ "$w" = "$name" ] && wanted=1; done
+    [ "$wanted" = 1 ] || continue
+  fi
+  scenarios+=("$base|$name")
+done
+if [ "${#scenarios[@]}" -eq 0 ]; then
+  echo "molecule: no scenario found${*:+ for: $*}" >&2
+  exit 2
+fi
+
+failed=()
+for entry in "${scenarios[@]}"; do
+  base=${entry%%|*}
+  name=${entry#*|}
+  label=$name
+  [ "$base" = . ] || label="$base:$name"
+  echo "molecule: === $label"
+  t0=$(date +%s)
+  set +e
+  # shellcheck disable=SC2086
+  (cd "$here/$base" && molecule test -s "$name" ${MOLECULE_ARGS:-})
+  rc=$?
+  set -e
+  t=$(( $(date +%s) - t0 ))
+  if [ "$rc" -eq 0 ]; then
+    echo "molecule: $label passed in ${t}s"
+  else
+    echo "molecule: $label FAILED (exit $rc) in ${t}s"
+    failed+=("$label")
+  fi
+done
+
+elapsed=$(( $(date +%s) - started ))
+if [ "${#failed[@]}" -eq 0 ]; then
+  echo "molecule: PASSED ${#scenarios[@]} scenario(s) in ${elapsed}s"
+  exit 0
+fi
+echo "molecule: FAILED ${failed[*]} (${#failed[@]} of ${#scenarios[@]}) in ${elapsed}s"
+exit 1

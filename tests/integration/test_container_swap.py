@@ -1,0 +1,492 @@
+"""baton.docker.container_swap against the real Docker engine, through ansible-playbook.
+
+Images: baton-demo/app:v1, v2 and broken (scripts/build_images.sh; GET / answers
+"demo <version> <hostname>", /health 200, broken answers 500 and its Docker
+HEALTHCHECK fails) and baton-base/busybox (no healthcheck). Every slot is named
+baton-it-swap-<random>, published on 127.0.0.1 only, labelled baton.test=1 and
+removed in teardown.
+"""
+
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.support.ansible import run_module, run_playbook
+from tests.support.net import free_port
+
+docker = pytest.importorskip("docker")
+
+PREFIX = "baton-it-swap-"
+V1, V2, BROKEN = "baton-demo/app:v1", "baton-demo/app:v2", "baton-demo/app:broken"
+TEST_LABELS = {"baton.test": "1"}
+
+
+@pytest.fixture
+def new_slot(docker_client):
+    """Factory of slot names; every container of those slots is removed in teardown."""
+    names = []
+
+    def make():
+        names.append(PREFIX + uuid.uuid4().hex[:10])
+        return names[-1]
+
+    yield make
+    for name in names:
+        leftovers = docker_client.containers.list(all=True, filters={"label": "baton.slot=%s" % name})
+        for container_name in (name, name + ".baton-previous"):
+            try:
+                leftovers.append(docker_client.containers.get(container_name))
+            except docker.errors.NotFound:
+                pass
+        for container in leftovers:
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+
+
+@pytest.fixture
+def slot(new_slot):
+    return new_slot()
+
+
+def swap(name, check=False, diff=False, cli_args=(), run_env=None, **options):
+    """Run the module on localhost through ansible-playbook; return (result, PlaybookRun)."""
+    options["name"] = name
+    if not cli_args:
+        result, run = run_module("baton.docker.container_swap", options, check=check, diff=diff, env=run_env)
+    else:
+        play = [{"hosts": "localhost", "gather_facts": False,
+                 "tasks": [{"name": "under test", "baton.docker.container_swap": options, "ignore_errors": True}]}]
+        run = run_playbook(play, check=check, diff=diff, env=run_env, args=cli_args)
+        result = run.result("under test")
+    # the recorded result carries no "failed" key: take it from the task status
+    result["failed"] = run.results("under test")[-1]["status"] in ("failed", "ignored")
+    return result, run
+
+
+def deploy_v1(name, port, **options):
+    """First deploy of v1 on 127.0.0.1:port, probed over HTTP; returns the result."""
+    options.setdefault("labels", TEST_LABELS)
+    result, run = swap(name, image=V1, ports=["127.0.0.1:%d:8000" % port], health=probe(port), **options)
+    assert not result["failed"], run.output[-3000:]
+    return result
+
+
+def probe(port, **extra):
+    health = dict(url="http://127.0.0.1:%d/health" % port, interval=0.5, retries=20)
+    health.update(extra)
+    return health
+
+
+def page(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as response:
+        return response.read().decode()
+
+
+def inspect(client, name):
+    try:
+        return client.api.inspect_container(name)
+    except docker.errors.NotFound:
+        return None
+
+
+def env_of(client, name):
+    return dict(e.split("=", 1) for e in client.api.inspect_container(name)["Config"]["Env"])
+
+
+def previous_exists(client, name):
+    return inspect(client, name + ".baton-previous") is not None
+
+
+# ---------------------------------------------------------------- first deploy
+
+def test_first_deploy_check_mode_then_apply_then_idempotent(docker_client, slot, port):
+    args = dict(image=V1, ports=["127.0.0.1:%d:8000" % port], env={"FOO": "first"}, labels=TEST_LABELS,
+                health=probe(port))
+
+    result, _ = swap(slot, check=True, diff=True, **args)
+    assert (result["changed"], result["created"], result["failed"]) == (True, True, False)
+    assert result["container"]["new_id"] is None
+    assert result["diff"]["before"] == {}
+    assert result["diff"]["after"]["image"] == V1
+    assert result["diff"]["after"]["ports"] == ["127.0.0.1:%d:8000/tcp" % port]
+    assert inspect(docker_client, slot) is None
+
+    result, run = swap(slot, **args)
+    assert (result["changed"], result["created"], result["rolled_back"]) == (True, True, False), run.output[-3000:]
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == result["container"]["new_id"]
+    assert attrs["State"]["Running"] is True
+    assert attrs["Image"] == result["image"]["new_id"] == docker_client.images.get(V1).id
+    assert result["seconds_to_healthy"] >= 0
+    assert page(port).startswith("demo v1 ")
+    labels = attrs["Config"]["Labels"]
+    assert (labels["baton.managed"], labels["baton.slot"], labels["baton.image"], labels["baton.test"]) == (
+        "true", slot, V1, "1")
+    assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert env_of(docker_client, slot)["FOO"] == "first"
+
+    for check in (True, False):
+        again, _ = swap(slot, check=check, **args)
+        assert (again["changed"], again["created"]) == (False, False)
+        assert again["container"]["new_id"] == again["container"]["old_id"] == attrs["Id"]
+    assert inspect(docker_client, slot)["State"]["StartedAt"] == attrs["State"]["StartedAt"]
+
+
+def test_failed_first_deploy_leaves_the_slot_empty(docker_client, slot, port):
+    result, _ = swap(slot, image=BROKEN, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                     health=probe(port, retries=3))
+    assert result["failed"] is True
+    assert result["rolled_back"] is False
+    assert result["created"] is True
+    assert "did not answer HTTP 200 in 3 probe(s)" in result["msg"]
+    assert "the slot stays empty" in result["msg"]
+    assert "health check will fail" in result["msg"]
+    assert inspect(docker_client, slot) is None
+
+
+# ---------------------------------------------------------------- upgrade
+
+def test_upgrade_keeps_the_slot_config_and_is_idempotent(docker_client, slot, port):
+    first = deploy_v1(slot, port, env={"FOO": "kept across swaps"}, stop_timeout=7)
+    old_id = first["container"]["new_id"]
+
+    result, _ = swap(slot, check=True, diff=True, image=V2, health=probe(port))
+    assert (result["changed"], result["created"]) == (True, False)
+    assert result["container"] == dict(name=slot, old_id=old_id, new_id=None)
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert (before["image"], after["image"]) == (V1, V2)
+    assert before["env"] == after["env"] != {"FOO": "kept across swaps"}
+    assert before["stop_timeout"] == after["stop_timeout"] == 7
+    assert inspect(docker_client, slot)["Id"] == old_id
+    assert page(port).startswith("demo v1 ")
+
+    result, run = swap(slot, image=V2, health=probe(port))
+    assert (result["changed"], result["rolled_back"]) == (True, False), run.output[-3000:]
+    new_id = result["container"]["new_id"]
+    assert new_id != old_id
+    assert result["image"]["old_id"] == docker_client.images.get(V1).id
+    assert result["image"]["new_id"] == docker_client.images.get(V2).id
+    assert inspect(docker_client, old_id) is None
+    assert not previous_exists(docker_client, slot)
+    assert page(port).startswith("demo v2 ")
+    env = env_of(docker_client, slot)
+    assert env["FOO"] == "kept across swaps"
+    assert env["APP_VERSION"] == "v2"
+    attrs = inspect(docker_client, slot)
+    assert attrs["Config"]["StopTimeout"] == 7
+    assert attrs["Config"]["Labels"]["baton.test"] == "1"
+    assert attrs["Config"]["Labels"]["baton.image"] == V2
+
+    again, _ = swap(slot, image=V2, health=probe(port))
+    assert again["changed"] is False
+    assert again["container"]["new_id"] == new_id
+
+
+def test_a_given_option_replaces_the_carried_setting(docker_client, slot, port):
+    first = deploy_v1(slot, port, env={"FOO": "one", "BAR": "two"})
+    result, _ = swap(slot, image=V1, env={"BAR": "three"}, health=probe(port))
+    assert result["changed"] is True
+    assert result["container"]["new_id"] != first["container"]["new_id"]
+    env = env_of(docker_client, slot)
+    assert env["BAR"] == "three"
+    assert "FOO" not in env
+    assert env["APP_VERSION"] == "v1"
+
+
+# ---------------------------------------------------------------- failures
+
+def test_broken_image_rolls_back_to_the_running_container(docker_client, slot, port):
+    old_id = deploy_v1(slot, port)["container"]["new_id"]
+
+    result, _ = swap(slot, image=BROKEN, health=probe(port, retries=4), log_lines=10)
+    assert result["failed"] is True
+    assert result["rolled_back"] is True
+    assert result["container"]["new_id"] == result["container"]["old_id"] == old_id
+    assert "is not healthy" in result["msg"]
+    assert "(last: HTTP 500)" in result["msg"]
+    assert "error: configuration invalid, health check will fail" in result["msg"]
+    assert "error: configuration invalid, health check will fail" in result["logs"]
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == old_id
+    assert attrs["State"]["Running"] is True
+    assert page(port).startswith("demo v1 ")
+    assert not previous_exists(docker_client, slot)
+    assert docker_client.containers.list(all=True, filters={"ancestor": BROKEN, "label": "baton.slot=%s" % slot}) == []
+
+
+def test_missing_tag_fails_before_touching_the_running_container(docker_client, slot, port):
+    deploy_v1(slot, port)
+    before = inspect(docker_client, slot)
+
+    for check in (True, False):
+        result, _ = swap(slot, check=check, image="baton-demo/app:v9", health=probe(port))
+        assert result["failed"] is True
+        assert result["changed"] is False
+        assert result["msg"].startswith("image baton-demo/app:v9 is not present locally and could not be ")
+    after = inspect(docker_client, slot)
+    assert after["Id"] == before["Id"]
+    assert after["State"]["StartedAt"] == before["State"]["StartedAt"]
+    assert after["State"]["Running"] is True
+    assert page(port).startswith("demo v1 ")
+
+
+def test_port_taken_by_a_plain_process_fails_before_anything_changes(docker_client, slot, new_slot, port):
+    deploy_v1(slot, port)
+    before = inspect(docker_client, slot)
+    taken = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
+        blocker.bind(("127.0.0.1", taken))
+        blocker.listen(1)
+        ports = ["127.0.0.1:%d:8000" % port, "127.0.0.1:%d:8001" % taken]
+        result, _ = swap(slot, image=V2, ports=ports, health=probe(port))
+        other = new_slot()
+        first, _ = swap(other, image=V1, ports=["127.0.0.1:%d:8000" % taken], labels=TEST_LABELS)
+    assert result["failed"] is True
+    assert result["msg"].startswith("ports: host port 127.0.0.1:%d/tcp is already in use on the Docker host by another "
+                                    "process" % taken)
+    after = inspect(docker_client, slot)
+    assert (after["Id"], after["State"]["StartedAt"]) == (before["Id"], before["State"]["StartedAt"])
+    assert first["failed"] is True and "127.0.0.1:%d/tcp is already in use" % taken in first["msg"]
+    assert inspect(docker_client, other) is None
+
+
+def test_port_published_by_another_container_is_named(docker_client, slot, new_slot, port):
+    deploy_v1(slot, port)
+    other = new_slot()
+    result, _ = swap(other, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS)
+    assert result["failed"] is True
+    assert result["msg"] == "ports: host port %d/tcp is already published by container %s" % (port, slot)
+    assert inspect(docker_client, other) is None
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(health=dict(url="http://127.0.0.1:{other}/health")),
+     "health.url: http://127.0.0.1:{other}/health targets port {other} on 127.0.0.1, but the slot publishes host "
+     "port(s) {port}"),
+    (dict(health=dict(url="http://baton-no-such-host.invalid:8000/health")),
+     "health.url: the host baton-no-such-host.invalid of http://baton-no-such-host.invalid:8000/health does not "
+     "resolve"),
+    (dict(network="baton-it-swap-no-such-network"),
+     "network: there is no Docker network called baton-it-swap-no-such-network"),
+    (dict(volumes=["relative/dir:/data"]), "volumes: 'relative/dir:/data': the source 'relative/dir' is a relative path"),
+])
+def test_pre_checks_refuse_before_anything_is_created(docker_client, slot, port, options, message):
+    other = free_port()
+    if "health" in options:
+        options = dict(health=dict(url=options["health"]["url"].format(other=other)))
+    result, _ = swap(slot, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS, **options)
+    assert result["failed"] is True
+    assert result["msg"].startswith(message.format(other=other, port=port))
+    assert inspect(docker_client, slot) is None
+
+
+# ---------------------------------------------------------------- health modes
+
+def test_docker_healthcheck_path_without_url(docker_client, slot, port):
+    result, run = swap(slot, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                       health=dict(interval=1, retries=30))
+    assert result["changed"] is True, run.output[-3000:]
+    old_id = result["container"]["new_id"]
+    assert inspect(docker_client, slot)["State"]["Health"]["Status"] == "healthy"
+
+    result, _ = swap(slot, image=BROKEN, health=dict(interval=1, retries=30))
+    assert result["failed"] is True and result["rolled_back"] is True
+    assert "Docker reports it unhealthy" in result["msg"]
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == old_id and attrs["State"]["Running"] is True
+    assert attrs["State"]["Health"]["Status"] == "healthy"
+    assert page(port).startswith("demo v1 ")
+
+
+def test_running_path_without_any_healthcheck(docker_client, slot):
+    busybox = "baton-base/busybox:latest"
+    result, run = swap(slot, image=busybox, command=["sleep", "600"], labels=TEST_LABELS, health=dict(interval=1))
+    assert result["changed"] is True, run.output[-3000:]
+    old_id = result["container"]["new_id"]
+    assert result["seconds_to_healthy"] >= 1
+    assert swap(slot, image=busybox, command="sleep 600", health=dict(interval=1))[0]["changed"] is False
+
+    result, _ = swap(slot, image=busybox, command=["sh", "-c", "echo starting; echo crashed >&2; exit 3"],
+                     health=dict(interval=1))
+    assert result["failed"] is True and result["rolled_back"] is True
+    assert "code 3" in result["msg"]
+    assert "crashed" in result["logs"]
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == old_id and attrs["State"]["Running"] is True
+    assert attrs["Config"]["Cmd"] == ["sleep", "600"]
+
+
+# ---------------------------------------------------------------- registry
+
+def test_pull_from_a_private_registry_with_credentials(docker_client, registry, slot, port):
+    auth = dict(username=registry.username, password=registry.password)
+    repository = "%s/baton-it-swap/app-%s" % (registry.address, uuid.uuid4().hex[:8])
+    ref = repository + ":v1"
+    docker_client.images.get(V1).tag(repository, "v1")
+    try:
+        for line in docker_client.images.push(repository, "v1", auth_config=auth, stream=True, decode=True):
+            assert "error" not in line, line
+    finally:
+        docker_client.images.remove(ref)
+    assert inspect_image(docker_client, ref) is None
+    options = dict(image=ref, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS, health=probe(port))
+    try:
+        result, _ = swap(slot, check=True, pull_auth=auth, **options)
+        assert (result["changed"], result["created"], result["failed"]) == (True, True, False)
+        assert inspect_image(docker_client, ref) is None
+
+        for check in (True, False):
+            result, _ = swap(slot, check=check, pull_auth=auth, **dict(options, image=repository + ":v9"))
+            assert result["failed"] is True
+            assert result["msg"].startswith("image %s:v9 is not present locally and could not be " % repository)
+            assert "unknown" in result["msg"] or "not found" in result["msg"]
+
+        result, _ = swap(slot, **options)
+        assert result["failed"] is True
+        assert result["msg"].startswith("image %s is not present locally and could not be pulled: " % ref)
+
+        result, run = swap(slot, pull_auth=auth, cli_args=["-vvv"], **options)
+        assert (result["changed"], result["created"]) == (True, True), run.output[-3000:]
+        assert registry.password not in run.output
+        assert result["image"]["new_digest"].startswith(repository + "@sha256:")
+        assert page(port).startswith("demo v1 ")
+        assert inspect(docker_client, slot)["Config"]["Image"] == ref
+    finally:
+        try:
+            docker_client.images.remove(ref)
+        except docker.errors.ImageNotFound:
+            pass
+
+
+def test_pull_uses_the_docker_config_credentials(docker_client, registry, slot, port, tmp_path):
+    import base64
+    repository = "%s/baton-it-swap/app-%s" % (registry.address, uuid.uuid4().hex[:8])
+    ref = repository + ":v2"
+    auth = dict(username=registry.username, password=registry.password)
+    docker_client.images.get(V2).tag(repository, "v2")
+    try:
+        for line in docker_client.images.push(repository, "v2", auth_config=auth, stream=True, decode=True):
+            assert "error" not in line, line
+    finally:
+        docker_client.images.remove(ref)
+    token = base64.b64encode(("%s:%s" % (registry.username, registry.password)).encode()).decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {registry.address: {"auth": token}}}))
+    try:
+        result, run = swap(slot, image=ref, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                           health=probe(port), run_env={"DOCKER_CONFIG": str(tmp_path)})
+        assert result["changed"] is True, run.output[-3000:]
+        assert page(port).startswith("demo v2 ")
+    finally:
+        try:
+            docker_client.images.remove(ref)
+        except docker.errors.ImageNotFound:
+            pass
+
+
+def inspect_image(client, ref):
+    try:
+        return client.api.inspect_image(ref)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+# ---------------------------------------------------------------- env values
+
+def test_env_values_reach_the_container_unchanged_and_stay_masked(docker_client, slot, port):
+    values = {
+        "SPACES": "several  spaced   words-e1f2",
+        "QUOTES": "it's \"double\" and 'single'-a9b8",
+        "SUBST": "$(touch /tmp/pwned) `id` ${HOME} $$-c7d6",
+        "NEWLINES": "first line\nsecond line\n-b5c4",
+        "BACKSLASH": "C:\\temp\\new\\t-d3e2",
+        "UNICODE": "h\u00e9llo \u2713 \u65e5\u672c-f1a0",
+        "EQUALS": "a=b==c-9e8d",
+        "EMPTY": "",
+    }
+    secret = "pa$$ w0rd 'x' $(id)-7c6b"
+    result, run = swap(slot, diff=True, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                       env=values, secret_env={"TOKEN": secret}, health=probe(port))
+    assert result["changed"] is True, run.output[-3000:]
+
+    raw = docker_client.containers.get(slot).exec_run(["cat", "/proc/1/environ"]).output
+    environ = dict(item.split("=", 1) for item in raw.decode("utf-8").split("\0") if item)
+    for key, value in values.items():
+        assert environ[key] == value
+    assert environ["TOKEN"] == secret
+    assert docker_client.containers.get(slot).exec_run(["ls", "/tmp/pwned"]).exit_code != 0
+
+    shown = result["diff"]["after"]["env"]
+    assert sorted(shown) == sorted(list(values) + ["TOKEN"])
+    assert all(v.startswith("sha256:") for v in shown.values())
+    reported = dict(result)
+    reported.pop("invocation", None)
+    dumped = json.dumps(reported)
+    for value in [v for v in values.values() if v] + [secret]:
+        assert json.dumps(value)[1:-1] not in dumped
+    assert secret not in run.output
+    assert "several  spaced   words-e1f2" not in run.output
+
+    again, _ = swap(slot, image=V1, env=values, secret_env={"TOKEN": secret}, health=probe(port))
+    assert again["changed"] is False
+
+
+# ---------------------------------------------------------------- interrupted runs
+
+def test_leftover_previous_with_an_empty_slot_is_restored_then_swapped(docker_client, slot, port):
+    old_id = deploy_v1(slot, port)["container"]["new_id"]
+    # what an interrupted swap leaves: the old container renamed aside and stopped, no new one yet
+    docker_client.api.rename(old_id, slot + ".baton-previous")
+    docker_client.api.stop(old_id, timeout=5)
+
+    result, _ = swap(slot, check=True, image=V2, health=probe(port))
+    assert (result["changed"], result["recovery"], result["created"]) == (True, "restored", False)
+    assert result["container"]["old_id"] == old_id
+    assert inspect(docker_client, slot) is None and previous_exists(docker_client, slot)
+
+    result, run = swap(slot, image=V2, health=probe(port))
+    assert (result["changed"], result["recovery"], result["rolled_back"]) == (True, "restored", False), \
+        run.output[-3000:]
+    assert result["container"]["old_id"] == old_id
+    assert page(port).startswith("demo v2 ")
+    assert not previous_exists(docker_client, slot)
+    assert inspect(docker_client, old_id) is None
+
+
+def test_stale_previous_next_to_a_running_slot_is_removed(docker_client, slot, port):
+    slot_id = deploy_v1(slot, port)["container"]["new_id"]
+    stale = docker_client.containers.create(V1, name=slot + ".baton-previous", labels=dict(TEST_LABELS))
+
+    result, _ = swap(slot, check=True, image=V1, health=probe(port))
+    assert (result["changed"], result["recovery"]) == (True, "discarded")
+    assert previous_exists(docker_client, slot)
+
+    result, _ = swap(slot, image=V1, health=probe(port))
+    assert (result["changed"], result["recovery"]) == (True, "discarded")
+    assert result["container"]["new_id"] == slot_id
+    assert inspect(docker_client, stale.id) is None
+    assert inspect(docker_client, slot)["Id"] == slot_id
+
+    again, _ = swap(slot, image=V1, health=probe(port))
+    assert (again["changed"], again["recovery"]) == (False, None)
+
+
+def test_a_slot_container_that_never_started_is_replaced_by_the_previous(docker_client, slot, port):
+    old_id = deploy_v1(slot, port)["container"]["new_id"]
+    # interrupted after creating the new container, before stopping the old one
+    docker_client.api.rename(old_id, slot + ".baton-previous")
+    half = docker_client.containers.create(V2, name=slot, labels=dict(TEST_LABELS, **{"baton.slot": slot}))
+
+    result, run = swap(slot, image=V1, health=probe(port))
+    assert (result["changed"], result["recovery"]) == (True, "replaced"), run.output[-3000:]
+    assert result["container"]["new_id"] == old_id
+    assert inspect(docker_client, half.id) is None
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == old_id and attrs["State"]["Running"] is True
+    assert not previous_exists(docker_client, slot)
+    assert page(port).startswith("demo v1 ")
