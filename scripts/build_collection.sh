@@ -9,9 +9,10 @@
 #     collection has no dependencies, so nothing is asked of Ansible Galaxy
 #     (--offline makes sure of it).
 #  3. Check the installed copy: its files match its manifest, no build or
-#     test output slipped in, every action group entry in meta/runtime.yml is
-#     a module that exists, `ansible-doc -t module` renders every module in
-#     plugins/modules, and `ansible-doc -t role` every role with an argument
+#     test output slipped in, the action group in meta/runtime.yml lists
+#     exactly the modules in plugins/modules, no module claims a version_added
+#     later than galaxy.yml's version, and `ansible-doc` renders every
+#     module, every other documented plugin and every role with an argument
 #     spec - all from that clean install only.
 #
 # Usage: scripts/build_collection.sh
@@ -120,6 +121,53 @@ for m in "${modules[@]}"; do
     fail "ansible-doc -t module baton.docker.$m"
     echo "$out" | sed 's/^/    /' | tail -20
   fi
+done
+
+# A version_added later than the version being built would keep the module
+# out of this release's changelog.
+if [ "${#modules[@]}" -gt 0 ]; then
+  fqcns=()
+  for m in "${modules[@]}"; do fqcns+=("baton.docker.$m"); done
+  if ansible-doc -t module --json "${fqcns[@]}" >"$work/modules.json" 2>"$work/modules.err"; then
+    "$VENV/bin/python" - "$work/modules.json" "$version" <<'PY' || fail "module version_added is later than galaxy.yml version $version"
+import json, sys
+from ansible.module_utils.compat.version import LooseVersion
+docs = json.load(open(sys.argv[1]))
+built = LooseVersion(sys.argv[2])
+bad = 0
+for name, data in sorted(docs.items()):
+    added = str((data.get('doc') or {}).get('version_added') or '')
+    if not added or LooseVersion(added) > built:
+        print('collection:   %s has version_added %r, not <= %s' % (name, added or None, built))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+  else
+    fail "ansible-doc --json for the modules"
+    sed 's/^/    /' "$work/modules.err" | tail -20
+  fi
+fi
+
+# Other plugin types. Filter and test plugins are documented in YAML files
+# next to the Python file that defines them; the rest in the Python file.
+for dir in "$installed"/plugins/*/; do
+  type=$(basename "$dir")
+  case "$type" in
+    modules | module_utils | doc_fragments | plugin_utils | action) continue ;;
+    filter | test) pattern='*.yml' ;;
+    *) pattern='*.py' ;;
+  esac
+  for f in "$dir"$pattern; do
+    [ -e "$f" ] || continue
+    p=$(basename "$f"); p=${p%.*}
+    [ "$p" = "__init__" ] && continue
+    if out=$(ansible-doc -t "$type" "baton.docker.$p" 2>&1) && grep -q "baton.docker.$p" <<<"$out"; then
+      echo "collection:   ok   $type baton.docker.$p"
+    else
+      fail "ansible-doc -t $type baton.docker.$p"
+      echo "$out" | sed 's/^/    /' | tail -20
+    fi
+  done
 done
 
 for spec in "$installed"/roles/*/meta/argument_specs.yml; do

@@ -91,9 +91,11 @@ if [ ! -f "$bootstrap" ] || [ ! -d "$pip_tree/pip" ]; then
   rm -rf "$tmp"
   cat >"$bootstrap" <<PY
 """Install pip into the running, empty virtualenv, as get-pip.py does."""
+import os
 import sys
 
-sys.path.insert(0, "$pip_tree")
+# pip runs straight from the unpacked wheel that sits next to this script
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip-$pip_version"))
 from pip._internal.cli.main import main  # noqa: E402
 
 # --no-setuptools and --no-wheel are get-pip options that only say not to add
@@ -119,6 +121,8 @@ export PATH="$VENV/bin:$PATH"
 unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS
 
 log="$stage_root/sanity.log"
+timing="$stage_root/timing.txt"   # "<epoch seconds> <test>" as each test starts
+: >"$timing"
 set +e
 (
   cd "$stage"
@@ -130,7 +134,12 @@ set +e
     --color no \
     "${skip_args[@]}" \
     "$@"
-) 2>&1 | tee "$log"
+) 2>&1 | while IFS= read -r line; do
+  case "$line" in
+    'Running sanity test '*) printf '%s %s\n' "$(date +%s)" "${line#Running sanity test }" | tr -d '"' >>"$timing" ;;
+  esac
+  printf '%s\n' "$line"
+done | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
@@ -138,7 +147,12 @@ set -e
 elapsed=$(( $(date +%s) - started ))
 echo
 echo "===== sanity summary ($(( elapsed / 60 ))m$(( elapsed % 60 ))s) ====="
-grep -E '^Running sanity test' "$log" | sed 's/^/  /' | tr -d '"' || true
+# seconds per test: from its start to the next one's (the last one to now)
+awk -v end="$(date +%s)" '
+  NR > 1 { printf "  %4ds  %s\n", $1 - t, name }
+  { t = $1; $1 = ""; name = substr($0, 2) }
+  END { if (NR) printf "  %4ds  %s\n", end - t, name }
+' "$timing"
 grep -E '^(ERROR|WARNING): ' "$log" | grep -v '^ERROR: See error output' || true
 if [ "$rc" -eq 0 ]; then
   echo "sanity: PASSED"

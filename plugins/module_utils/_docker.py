@@ -363,7 +363,7 @@ def create_container(client, name, image, explicit, labels):
 
 def _split_port(spec):
     """Canonical port string (see _swap.format_port) -> ip, host port, container port, proto."""
-    text, _, proto = spec.rpartition("/")
+    text, proto = spec.rsplit("/", 1)
     ip = ""
     if text.startswith("["):
         end = text.index("]")

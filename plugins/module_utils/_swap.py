@@ -388,7 +388,7 @@ def ports_from_bindings(bindings):
     """HostConfig.PortBindings -> canonical port strings."""
     result = set()
     for key, hosts in (bindings or {}).items():
-        number, _, proto = key.partition("/")
+        number, proto = (key.split("/", 1) + ["tcp"])[:2]
         for host in hosts or [{}]:
             host = host or {}
             ip = host.get("HostIp") or ""

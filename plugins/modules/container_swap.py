@@ -24,6 +24,7 @@ description:
     removed, the old container is renamed back into the slot and started again, and the task fails with the logs in
     its message and RV(rolled_back=true).
   - When the slot already runs the wanted image (compared by image ID) with the wanted configuration nothing changes.
+    A slot container that is stopped or restarting is replaced like an outdated one.
   - "Configuration read-back: an option the task leaves out keeps the slot's current value, read from the running
     container. For env variables, labels, command, entrypoint and Docker healthcheck only what differs from the OLD
     image's own defaults counts as the slot's, so the new image's defaults (a new ENV value, a new CMD) apply. An option
@@ -37,7 +38,7 @@ description:
     C(baton.image=<image>). A slot container without C(baton.managed=true) (created by other means) is replaced once
     so that it carries them; C(baton.image) never causes a replacement on its own.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
 attributes:
@@ -570,7 +571,8 @@ class ContainerSwap(object):
         elif action == "replace":
             remove_container(self.client, slot["Id"])
         if not swap:
-            self.put_back(current)
+            if action != "discard":  # the running previous container goes back into the slot
+                self.put_back(current)
             self.result["container"]["new_id"] = current["Id"]
             return self.result
         self.swap(current, new_image, desired, was_running=is_running(current) or action in ("restore", "replace"))
@@ -578,6 +580,8 @@ class ContainerSwap(object):
 
     def needs_swap(self, current, new_image, desired):
         if current is None or new_image is None or new_image["Id"] != current["Image"]:
+            return True
+        if not is_running(current):  # a stopped or crash-looping slot gets a fresh, health-checked container
             return True
         wanted = effective_config(desired, new_image.get("Config"), self.name)
         return bool(config_differences(wanted, effective_from_container(current)))

@@ -17,7 +17,7 @@ description:
   - With O(expected_id) the image must have that ID once present. A rollout uses this to run in production the very
     build that ran in staging, or to roll back to the build a host recorded.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
 attributes:

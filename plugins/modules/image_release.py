@@ -27,8 +27,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: partial
-    description: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
+    details: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
       because whether the build gives a new image is only known by building it.
+    description: Runs in check mode without building or changing anything.
   diff_mode:
     support: none
   platform:
@@ -116,6 +117,12 @@ tested:
   returned: success
   type: bool
   sample: true
+build_output:
+  description: Last lines of the build output.
+  returned: when the build ran
+  type: list
+  elements: str
+  sample: ["Step 2/3 : COPY . /app", " ---> Using cache", "Successfully built 5b3e8a8f9d3c"]
 test_output:
   description: Last lines of the test command's output (stdout and stderr).
   returned: when the test command ran
@@ -196,9 +203,9 @@ def release(module):
     client = connect(params["docker_host"], params["api_timeout"])
     try:
         previous = image_id_of(client, ref)
-        image_id, _ = build_image(client, params["source"], params["dockerfile"], params["build_args"],
+        image_id, build_output = build_image(client, params["source"], params["dockerfile"], params["build_args"],
                                   params["labels"], params["nocache"])
-        result["image_id"] = image_id
+        result.update(image_id=image_id, build_output=build_output)
         if command:
             try:
                 result["test_output"] = run_tests(client, image_id, command, params["test_env"], params["labels"],

@@ -69,6 +69,10 @@ def swap(name, check=False, diff=False, cli_args=(), run_env=None, **options):
     return result, run
 
 
+def swap_result(name, **kwargs):
+    return swap(name, **kwargs)[0]
+
+
 def deploy_v1(name, port, **options):
     """First deploy of v1 on 127.0.0.1:port, probed over HTTP; returns the result."""
     options.setdefault("labels", TEST_LABELS)
@@ -109,7 +113,7 @@ def test_first_deploy_check_mode_then_apply_then_idempotent(docker_client, slot,
     args = dict(image=V1, ports=["127.0.0.1:%d:8000" % port], env={"FOO": "first"}, labels=TEST_LABELS,
                 health=probe(port))
 
-    result, _ = swap(slot, check=True, diff=True, **args)
+    result = swap_result(slot, check=True, diff=True, **args)
     assert (result["changed"], result["created"], result["failed"]) == (True, True, False)
     assert result["container"]["new_id"] is None
     assert result["diff"]["before"] == {}
@@ -132,15 +136,15 @@ def test_first_deploy_check_mode_then_apply_then_idempotent(docker_client, slot,
     assert env_of(docker_client, slot)["FOO"] == "first"
 
     for check in (True, False):
-        again, _ = swap(slot, check=check, **args)
+        again = swap_result(slot, check=check, **args)
         assert (again["changed"], again["created"]) == (False, False)
         assert again["container"]["new_id"] == again["container"]["old_id"] == attrs["Id"]
     assert inspect(docker_client, slot)["State"]["StartedAt"] == attrs["State"]["StartedAt"]
 
 
 def test_failed_first_deploy_leaves_the_slot_empty(docker_client, slot, port):
-    result, _ = swap(slot, image=BROKEN, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
-                     health=probe(port, retries=3))
+    result = swap_result(slot, image=BROKEN, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                         health=probe(port, retries=3))
     assert result["failed"] is True
     assert result["rolled_back"] is False
     assert result["created"] is True
@@ -156,7 +160,7 @@ def test_upgrade_keeps_the_slot_config_and_is_idempotent(docker_client, slot, po
     first = deploy_v1(slot, port, env={"FOO": "kept across swaps"}, stop_timeout=7)
     old_id = first["container"]["new_id"]
 
-    result, _ = swap(slot, check=True, diff=True, image=V2, health=probe(port))
+    result = swap_result(slot, check=True, diff=True, image=V2, health=probe(port))
     assert (result["changed"], result["created"]) == (True, False)
     assert result["container"] == dict(name=slot, old_id=old_id, new_id=None)
     before, after = result["diff"]["before"], result["diff"]["after"]
@@ -183,14 +187,14 @@ def test_upgrade_keeps_the_slot_config_and_is_idempotent(docker_client, slot, po
     assert attrs["Config"]["Labels"]["baton.test"] == "1"
     assert attrs["Config"]["Labels"]["baton.image"] == V2
 
-    again, _ = swap(slot, image=V2, health=probe(port))
+    again = swap_result(slot, image=V2, health=probe(port))
     assert again["changed"] is False
     assert again["container"]["new_id"] == new_id
 
 
 def test_a_given_option_replaces_the_carried_setting(docker_client, slot, port):
     first = deploy_v1(slot, port, env={"FOO": "one", "BAR": "two"})
-    result, _ = swap(slot, image=V1, env={"BAR": "three"}, health=probe(port))
+    result = swap_result(slot, image=V1, env={"BAR": "three"}, health=probe(port))
     assert result["changed"] is True
     assert result["container"]["new_id"] != first["container"]["new_id"]
     env = env_of(docker_client, slot)
@@ -199,12 +203,27 @@ def test_a_given_option_replaces_the_carried_setting(docker_client, slot, port):
     assert env["APP_VERSION"] == "v1"
 
 
+def test_a_stopped_slot_gets_a_fresh_container(docker_client, slot, port):
+    old_id = deploy_v1(slot, port)["container"]["new_id"]
+    docker_client.api.stop(old_id, timeout=5)
+
+    result = swap_result(slot, check=True, image=V1, health=probe(port))
+    assert (result["changed"], result["created"]) == (True, False)
+    assert inspect(docker_client, slot)["State"]["Running"] is False
+
+    result = swap_result(slot, image=V1, health=probe(port))
+    assert (result["changed"], result["rolled_back"]) == (True, False)
+    assert result["container"]["old_id"] == old_id != result["container"]["new_id"]
+    assert inspect(docker_client, old_id) is None
+    assert page(port).startswith("demo v1 ")
+
+
 # ---------------------------------------------------------------- failures
 
 def test_broken_image_rolls_back_to_the_running_container(docker_client, slot, port):
     old_id = deploy_v1(slot, port)["container"]["new_id"]
 
-    result, _ = swap(slot, image=BROKEN, health=probe(port, retries=4), log_lines=10)
+    result = swap_result(slot, image=BROKEN, health=probe(port, retries=4), log_lines=10)
     assert result["failed"] is True
     assert result["rolled_back"] is True
     assert result["container"]["new_id"] == result["container"]["old_id"] == old_id
@@ -225,7 +244,7 @@ def test_missing_tag_fails_before_touching_the_running_container(docker_client, 
     before = inspect(docker_client, slot)
 
     for check in (True, False):
-        result, _ = swap(slot, check=check, image="baton-demo/app:v9", health=probe(port))
+        result = swap_result(slot, check=check, image="baton-demo/app:v9", health=probe(port))
         assert result["failed"] is True
         assert result["changed"] is False
         assert result["msg"].startswith("image baton-demo/app:v9 is not present locally and could not be ")
@@ -244,9 +263,9 @@ def test_port_taken_by_a_plain_process_fails_before_anything_changes(docker_clie
         blocker.bind(("127.0.0.1", taken))
         blocker.listen(1)
         ports = ["127.0.0.1:%d:8000" % port, "127.0.0.1:%d:8001" % taken]
-        result, _ = swap(slot, image=V2, ports=ports, health=probe(port))
+        result = swap_result(slot, image=V2, ports=ports, health=probe(port))
         other = new_slot()
-        first, _ = swap(other, image=V1, ports=["127.0.0.1:%d:8000" % taken], labels=TEST_LABELS)
+        first = swap_result(other, image=V1, ports=["127.0.0.1:%d:8000" % taken], labels=TEST_LABELS)
     assert result["failed"] is True
     assert result["msg"].startswith("ports: host port 127.0.0.1:%d/tcp is already in use on the Docker host by another "
                                     "process" % taken)
@@ -259,7 +278,7 @@ def test_port_taken_by_a_plain_process_fails_before_anything_changes(docker_clie
 def test_port_published_by_another_container_is_named(docker_client, slot, new_slot, port):
     deploy_v1(slot, port)
     other = new_slot()
-    result, _ = swap(other, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS)
+    result = swap_result(other, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS)
     assert result["failed"] is True
     assert result["msg"] == "ports: host port %d/tcp is already published by container %s" % (port, slot)
     assert inspect(docker_client, other) is None
@@ -280,7 +299,7 @@ def test_pre_checks_refuse_before_anything_is_created(docker_client, slot, port,
     other = free_port()
     if "health" in options:
         options = dict(health=dict(url=options["health"]["url"].format(other=other)))
-    result, _ = swap(slot, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS, **options)
+    result = swap_result(slot, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS, **options)
     assert result["failed"] is True
     assert result["msg"].startswith(message.format(other=other, port=port))
     assert inspect(docker_client, slot) is None
@@ -295,7 +314,7 @@ def test_docker_healthcheck_path_without_url(docker_client, slot, port):
     old_id = result["container"]["new_id"]
     assert inspect(docker_client, slot)["State"]["Health"]["Status"] == "healthy"
 
-    result, _ = swap(slot, image=BROKEN, health=dict(interval=1, retries=30))
+    result = swap_result(slot, image=BROKEN, health=dict(interval=1, retries=30))
     assert result["failed"] is True and result["rolled_back"] is True
     assert "Docker reports it unhealthy" in result["msg"]
     attrs = inspect(docker_client, slot)
@@ -306,14 +325,16 @@ def test_docker_healthcheck_path_without_url(docker_client, slot, port):
 
 def test_running_path_without_any_healthcheck(docker_client, slot):
     busybox = "baton-base/busybox:latest"
-    result, run = swap(slot, image=busybox, command=["sleep", "600"], labels=TEST_LABELS, health=dict(interval=1))
+    # sleep as PID 1 ignores SIGTERM: a short stop timeout keeps the swaps quick
+    result, run = swap(slot, image=busybox, command=["sleep", "600"], stop_timeout=1, labels=TEST_LABELS,
+                       health=dict(interval=1))
     assert result["changed"] is True, run.output[-3000:]
     old_id = result["container"]["new_id"]
     assert result["seconds_to_healthy"] >= 1
     assert swap(slot, image=busybox, command="sleep 600", health=dict(interval=1))[0]["changed"] is False
 
-    result, _ = swap(slot, image=busybox, command=["sh", "-c", "echo starting; echo crashed >&2; exit 3"],
-                     health=dict(interval=1))
+    result = swap_result(slot, image=busybox, command=["sh", "-c", "echo starting; echo crashed >&2; exit 3"],
+                         health=dict(interval=1))
     assert result["failed"] is True and result["rolled_back"] is True
     assert "code 3" in result["msg"]
     assert "crashed" in result["logs"]
@@ -337,17 +358,19 @@ def test_pull_from_a_private_registry_with_credentials(docker_client, registry, 
     assert inspect_image(docker_client, ref) is None
     options = dict(image=ref, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS, health=probe(port))
     try:
-        result, _ = swap(slot, check=True, pull_auth=auth, **options)
+        result = swap_result(slot, check=True, pull_auth=auth, **options)
         assert (result["changed"], result["created"], result["failed"]) == (True, True, False)
         assert inspect_image(docker_client, ref) is None
 
         for check in (True, False):
-            result, _ = swap(slot, check=check, pull_auth=auth, **dict(options, image=repository + ":v9"))
+            missing = dict(options)
+            missing["image"] = repository + ":v9"
+            result = swap_result(slot, check=check, pull_auth=auth, **missing)
             assert result["failed"] is True
             assert result["msg"].startswith("image %s:v9 is not present locally and could not be " % repository)
             assert "unknown" in result["msg"] or "not found" in result["msg"]
 
-        result, _ = swap(slot, **options)
+        result = swap_result(slot, **options)
         assert result["failed"] is True
         assert result["msg"].startswith("image %s is not present locally and could not be pulled: " % ref)
 
@@ -357,6 +380,12 @@ def test_pull_from_a_private_registry_with_credentials(docker_client, registry, 
         assert result["image"]["new_digest"].startswith(repository + "@sha256:")
         assert page(port).startswith("demo v1 ")
         assert inspect(docker_client, slot)["Config"]["Image"] == ref
+
+        # pull=always: the registry digest matches the local image, so nothing changes
+        for check in (True, False):
+            again = swap_result(slot, check=check, pull="always", pull_auth=auth, **options)
+            assert (again["changed"], again["failed"]) == (False, False), again.get("msg")
+            assert again["image"]["new_id"] == result["image"]["new_id"]
     finally:
         try:
             docker_client.images.remove(ref)
@@ -432,7 +461,7 @@ def test_env_values_reach_the_container_unchanged_and_stay_masked(docker_client,
     assert secret not in run.output
     assert "several  spaced   words-e1f2" not in run.output
 
-    again, _ = swap(slot, image=V1, env=values, secret_env={"TOKEN": secret}, health=probe(port))
+    again = swap_result(slot, image=V1, env=values, secret_env={"TOKEN": secret}, health=probe(port))
     assert again["changed"] is False
 
 
@@ -444,7 +473,7 @@ def test_leftover_previous_with_an_empty_slot_is_restored_then_swapped(docker_cl
     docker_client.api.rename(old_id, slot + ".baton-previous")
     docker_client.api.stop(old_id, timeout=5)
 
-    result, _ = swap(slot, check=True, image=V2, health=probe(port))
+    result = swap_result(slot, check=True, image=V2, health=probe(port))
     assert (result["changed"], result["recovery"], result["created"]) == (True, "restored", False)
     assert result["container"]["old_id"] == old_id
     assert inspect(docker_client, slot) is None and previous_exists(docker_client, slot)
@@ -462,17 +491,17 @@ def test_stale_previous_next_to_a_running_slot_is_removed(docker_client, slot, p
     slot_id = deploy_v1(slot, port)["container"]["new_id"]
     stale = docker_client.containers.create(V1, name=slot + ".baton-previous", labels=dict(TEST_LABELS))
 
-    result, _ = swap(slot, check=True, image=V1, health=probe(port))
+    result = swap_result(slot, check=True, image=V1, health=probe(port))
     assert (result["changed"], result["recovery"]) == (True, "discarded")
     assert previous_exists(docker_client, slot)
 
-    result, _ = swap(slot, image=V1, health=probe(port))
+    result = swap_result(slot, image=V1, health=probe(port))
     assert (result["changed"], result["recovery"]) == (True, "discarded")
     assert result["container"]["new_id"] == slot_id
     assert inspect(docker_client, stale.id) is None
     assert inspect(docker_client, slot)["Id"] == slot_id
 
-    again, _ = swap(slot, image=V1, health=probe(port))
+    again = swap_result(slot, image=V1, health=probe(port))
     assert (again["changed"], again["recovery"]) == (False, None)
 
 

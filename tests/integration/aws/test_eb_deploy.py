@@ -18,7 +18,7 @@ from tests.support.ansible import run_playbook
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:%s"
 
 
-def deploy(aws, tmp_path, label, image_tag=None, check=False, diff=False, aws_env=None, **over):
+def deploy(aws, tmp_path, label, image_tag=None, check=False, diff=False, aws_env=None, verbose=False, **over):
     """Render a bundle for image_tag (default: label) and deploy it as label, in one play."""
     bundle = str(tmp_path / ("%s-%s.zip" % (label, image_tag or label)))
     deploy_args = dict(application="web", environment="web-dev", version_label=label, bundle=bundle,
@@ -31,7 +31,7 @@ def deploy(aws, tmp_path, label, image_tag=None, check=False, diff=False, aws_en
          "check_mode": False},
         {"name": "under test", "baton.docker.eb_deploy": deploy_args, "ignore_errors": True},
     ]}]
-    run = run_playbook(play, check=check, diff=diff, env=aws_env)
+    run = run_playbook(play, check=check, diff=diff, env=aws_env, args=("-vvv",) if verbose else ())
     return run.result("under test"), run
 
 
@@ -153,8 +153,9 @@ def test_credentials_never_in_output(aws, aws_env, eb_app, tmp_path, where):
     else:
         env["AWS_SECRET_ACCESS_KEY"] = secret
     aws.behave("web-dev", polls=0, health="Red")
-    play_run = deploy(aws, tmp_path, "git_cf7edb2", wait_timeout=1, poll_interval=0.5, aws_env=env, **extra)[1]
-    run = play_run
-    assert failed(run)
+    result, run = deploy(aws, tmp_path, "git_cf7edb2", wait_timeout=1, poll_interval=0.5, aws_env=env,
+                         verbose=True, **extra)
+    assert failed(run) and "did not run git_cf7edb2 Ready and Green" in result["msg"]
+    assert "<127.0.0.1> EXEC" in run.output or "ESTABLISH LOCAL CONNECTION" in run.output  # really verbose
     everything = run.output + json.dumps(run.records)
     assert secret not in everything

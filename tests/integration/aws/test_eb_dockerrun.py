@@ -58,13 +58,13 @@ def test_diff_shows_the_new_tag(tmp_path):
 
 def test_v2_env_values_stay_out_of_the_output(tmp_path):
     secret = "db-pa55-9f8e7d-not-for-logs"
-    args = dict(dest=str(tmp_path / "Dockerrun.aws.json"), version=2, mode="0640",
-                volumes=[dict(name="static", host_path="/var/app/current/static")],
-                containers=[
-                    dict(name="app", image=IMAGE, memory=256, env=dict(DATABASE_PASSWORD=secret, APP_PORT=8000)),
-                    dict(name="proxy", image="nginx:1.25", memory=64, ports=[dict(host_port=80, container_port=80)],
-                         links=["app"], mount_points=[dict(source_volume="static", container_path="/srv")]),
-                ])
+    containers = [
+        dict(name="app", image=IMAGE, memory=256, env=dict(DATABASE_PASSWORD=secret, APP_PORT=8000)),
+        dict(name="proxy", image="nginx:1.25", memory=64, ports=[dict(host_port=80, container_port=80)],
+             links=["app"], mount_points=[dict(source_volume="static", container_path="/srv")]),
+    ]
+    args = dict(dest=str(tmp_path / "Dockerrun.aws.json"), version=2, mode="0640", containers=containers,
+                volumes=[dict(name="static", host_path="/var/app/current/static")])
     result, run = run_verbose(MODULE, args)
     assert not failed(run), run.output
     everything = run.output + json.dumps(run.records)

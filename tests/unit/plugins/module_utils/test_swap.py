@@ -73,7 +73,7 @@ def container(**changes):
     """CONTAINER_V1 with Config / HostConfig keys replaced."""
     attrs = copy.deepcopy(CONTAINER_V1)
     for key, value in changes.items():
-        section, _, field = key.partition("__")
+        section, field = key.split("__", 1)
         attrs[section][field] = value
     return attrs
 

@@ -49,7 +49,7 @@ BASE = dict(name="app-a", image="baton-demo/app:v2")
     (dict(BASE, unknown_option=1), "Unsupported parameters"),
 ])
 def test_argument_spec_refuses(args, fragment, monkeypatch, capsys):
-    result, connected, _ = run_main(args, monkeypatch, capsys)
+    result, connected = run_main(args, monkeypatch, capsys)[:2]
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert not connected
@@ -80,7 +80,7 @@ def test_argument_spec_refuses(args, fragment, monkeypatch, capsys):
      "pull_auth.registry: registry.example.com is not the registry of image 127.0.0.1:5000/demo/app:v1 (127.0.0.1:5000)"),
 ])
 def test_bad_values_fail_before_the_engine_is_contacted(args, message, monkeypatch, capsys):
-    result, connected, _ = run_main(args, monkeypatch, capsys)
+    result, connected = run_main(args, monkeypatch, capsys)[:2]
     assert result["failed"] is True
     assert result["msg"] == message or result["msg"].startswith(message)
     assert result["changed"] is False
@@ -96,9 +96,11 @@ def test_secret_env_values_stay_out_of_the_output(monkeypatch, capsys):
 
 
 def test_pull_auth_password_stays_out_of_the_output(monkeypatch, capsys):
+    def engine_down():
+        raise dk.DockerClientError("engine down")
+
     args = dict(BASE, pull_auth=dict(username="deploy", password=SECRET))
-    result, connected, out = run_main(args, monkeypatch, capsys,
-                                      connect=lambda: (_ for _ in ()).throw(dk.DockerClientError("engine down")))
+    result, connected, out = run_main(args, monkeypatch, capsys, connect=engine_down)
     assert result["msg"] == "engine down"
     assert connected
     assert SECRET not in out
@@ -108,7 +110,7 @@ def test_unreachable_engine_is_a_clean_failure(monkeypatch, capsys):
     def refuse():
         raise dk.DockerClientError("cannot reach the Docker engine at unix:///nowhere.sock: No such file")
 
-    result, connected, _ = run_main(dict(BASE, docker_host="unix:///nowhere.sock"), monkeypatch, capsys, connect=refuse)
+    result, connected = run_main(dict(BASE, docker_host="unix:///nowhere.sock"), monkeypatch, capsys, connect=refuse)[:2]
     assert connected
     assert result["failed"] is True
     assert result["msg"] == "cannot reach the Docker engine at unix:///nowhere.sock: No such file"

@@ -148,8 +148,9 @@ def test_upload_create_update_wait(stubs, args):
     eb.add_response("describe_application_versions", {"ApplicationVersions": []})
     s3.add_response("head_bucket", {})
     s3.add_client_error("head_object", "404", "Not Found", 404)
-    s3.add_response("put_object", {"ETag": '"e"'}, {"Bucket": "eb-bundles", "Key": "web/git_2.zip", "Body": ANY,
-                                                     "Metadata": {"sha256": SHA}, "ContentType": "application/zip"})
+    s3.add_response("put_object", {"ETag": '"e"'},
+                    {"Bucket": "eb-bundles", "Key": "web/git_2.zip", "Body": ANY, "Metadata": {"sha256": SHA},
+                     "ContentType": "application/zip"})
     eb.add_response("create_application_version", {"ApplicationVersion": {"VersionLabel": "git_2"}},
                     {"ApplicationName": "web", "VersionLabel": "git_2", "AutoCreateApplication": False,
                      "SourceBundle": {"S3Bucket": "eb-bundles", "S3Key": "web/git_2.zip"},

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The release record a host keeps of what it ran: pure decisions, then one atomic write."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+
+class ReleaseRecordError(Exception):
+    """A record that cannot be read or written, worded for the user."""
+
+
+def same_release(a, b):
+    """Two releases are the same when they name the same tag and image ID."""
+    if not a or not b:
+        return False
+    return a.get("version") == b.get("version") and a.get("image_id") == b.get("image_id")
+
+
+def next_record(old, app, release, slots=None, history_size=10):
+    """The record after deploying ``release``; ``old`` is the current record or None.
+
+    Returns (record, changed). Deploying what is already current changes nothing;
+    otherwise the current release becomes ``previous`` and heads the history.
+    """
+    old = old or {}
+    current = old.get("current")
+    if same_release(current, release):
+        return old, False
+    history = [release] + [r for r in old.get("history") or [] if r]
+    record = {
+        "app": app,
+        "current": release,
+        "previous": current,
+        "history": history[:max(1, history_size)],
+        "last_rollout": list(slots or []),
+    }
+    return record, True
+
+
+def read_record(path):
+    """The record at ``path``, or None when there is none yet."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError) as exc:
+        if not os.path.exists(path):
+            return None
+        raise ReleaseRecordError("cannot read the release record %s: %s" % (path, exc))
+    except ValueError as exc:
+        raise ReleaseRecordError("the release record %s is not valid JSON: %s" % (path, exc))
+    if not isinstance(data, dict):
+        raise ReleaseRecordError("the release record %s does not hold a JSON object" % path)
+    return data
+
+
+def write_record(path, record, mode=0o644):
+    """Write ``record`` to ``path`` atomically (temporary file in the same directory, then rename)."""
+    directory = os.path.dirname(path) or "."
+    tmp = None
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".release.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except (IOError, OSError) as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ReleaseRecordError("cannot write the release record %s: %s" % (path, exc))
