@@ -558,7 +558,7 @@ class HAProxyRuntime(object):
             return rows
         check_name("backend", backend)
         mine = [r for r in rows if r.get("pxname") == backend or r.get("iid") == backend]
-        if not any(r.get("svname") == "BACKEND" for r in mine):
+        if not mine:
             raise self._unknown_backend(backend)
         return [r for r in mine if r.get("svname") not in ("FRONTEND", "BACKEND")]
 

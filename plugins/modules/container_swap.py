@@ -329,6 +329,11 @@ image:
       type: str
       returned: always
       sample: registry.example.com/shop/app:v2
+    old_ref:
+      description: The image reference the old container was created from, V(null) on the first deploy.
+      type: str
+      returned: always
+      sample: registry.example.com/shop/app:v1
     old_id:
       description: Image ID of the old container, V(null) on the first deploy.
       type: str
@@ -438,7 +443,8 @@ class ContainerSwap(object):
         self.client = None
         self.result = dict(changed=False, created=False, rolled_back=False, recovery=None,
                            container=dict(name=self.name, old_id=None, new_id=None),
-                           image=dict(ref=None, old_id=None, new_id=None, old_digest=None, new_digest=None))
+                           image=dict(ref=None, old_ref=None, old_id=None, new_id=None, old_digest=None,
+                                      new_digest=None))
 
     # ------------------------------------------------------------ pre-checks
 
@@ -540,6 +546,7 @@ class ContainerSwap(object):
             carried = explicit_from_container(current, (old_image or {}).get("Config"))
             self.result["container"]["old_id"] = current["Id"]
             self.result["image"]["old_id"] = current["Image"]
+            self.result["image"]["old_ref"] = (current.get("Config") or {}).get("Image")
             self.result["image"]["old_digest"] = repo_digest((old_image or {}).get("RepoDigests"),
                                                              _repository_of(current))
         desired = merge_config(self.requested, carried)

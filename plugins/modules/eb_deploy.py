@@ -29,7 +29,7 @@ description:
     back on another version) or the time is up, the task fails and its message carries the environment's events since
     the update and the causes of its health, when enhanced health reports them.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.aws
 attributes:
@@ -42,6 +42,7 @@ attributes:
     description: Shows the environment's version label before and after.
   platform:
     platforms: posix
+    support: full
     description: Runs where the bundle file and AWS credentials are, usually the controller (C(localhost)).
 options:
   application:
@@ -185,6 +186,17 @@ running_version:
   returned: success
   type: str
   sample: git_cf7edb2
+msg:
+  description: What happened, or in check mode what would happen. On failure, why, with the events since the update.
+  returned: always
+  type: str
+  sample: environment takumi-server-dev runs git_cf7edb2, Ready and Green
+done:
+  description: On failure, the changes already made before it (for example the upload and the new version).
+  returned: on failure, when something was already changed
+  type: list
+  elements: str
+  sample: ["upload bundle to s3://releases/takumi-server/git_cf7edb2.zip", "create application version git_cf7edb2"]
 events:
   description: Environment events since the update, newest first. Also returned when the deployment fails.
   returned: when the environment was updated or waited for

@@ -23,7 +23,7 @@ description:
     and the task reports C(changed=false). Files are replaced atomically.
   - Use M(baton.docker.eb_deploy) to deploy the bundle.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 attributes:
   check_mode:
     support: full
@@ -34,6 +34,7 @@ attributes:
       Environment values are masked, see O(containers[].env).
   platform:
     platforms: posix
+    support: full
     description: Writes files on the target host, usually the controller (C(localhost)).
 options:
   dest:
@@ -290,8 +291,8 @@ sha256:
   type: str
   sample: 3c5e0e2fb6b0e2b9e0a1a3b0f7f0d1c2b8c9e6d1a2f3b4c5d6e7f8091a2b3c4d
 bundle_sha256:
-  description: sha256 of the bundle zip, when O(bundle) was given. Pass it on to M(baton.docker.eb_deploy) logs or
-    compare it between runs; it only changes when the content does.
+  description: sha256 of the bundle zip, when O(bundle) was given. It only changes when the content does, so it
+    identifies a release bundle.
   returned: success
   type: str
   sample: 9f2d0c6f3c1b4e7a8d5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d

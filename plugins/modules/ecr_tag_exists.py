@@ -20,7 +20,7 @@ description:
     tag that was never pushed (for example because its tests failed).
   - Read-only, it never reports a change.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.aws
 attributes:
@@ -29,8 +29,10 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Returns no diff.
   platform:
     platforms: posix
+    support: full
     description: Runs where AWS credentials are, usually the controller (C(localhost)).
 options:
   repository:

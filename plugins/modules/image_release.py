@@ -21,19 +21,21 @@ description:
     Building an unchanged source again reuses the build cache, so a second run reports C(changed=false).
   - The one-off test container is removed afterwards, whatever the outcome.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
 attributes:
   check_mode:
     support: partial
+    description: Runs in check mode without building or changing anything.
     details: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
       because whether the build gives a new image is only known by building it.
-    description: Runs in check mode without building or changing anything.
   diff_mode:
     support: none
+    description: Returns no diff.
   platform:
     platforms: posix
+    support: full
     description: Runs on the build host, which needs the Docker engine and the source directory.
 options:
   source:
@@ -203,8 +205,8 @@ def release(module):
     client = connect(params["docker_host"], params["api_timeout"])
     try:
         previous = image_id_of(client, ref)
-        image_id, build_output = build_image(client, params["source"], params["dockerfile"], params["build_args"],
-                                  params["labels"], params["nocache"])
+        image_id, build_output = build_image(client, params["source"], params["dockerfile"],
+                                             params["build_args"], params["labels"], params["nocache"])
         result.update(image_id=image_id, build_output=build_output)
         if command:
             try:

@@ -27,7 +27,7 @@ description:
     reports C(changed=false) when ECR returns the token already stored.
   - The credentials never appear on a command line.
 author:
-  - baton.docker contributors
+  - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
   - baton.docker.aws
@@ -38,8 +38,10 @@ attributes:
       O(ecr=true) it still asks ECR for a token, which is a read-only call.
   diff_mode:
     support: none
+    description: Returns no diff.
   platform:
     platforms: posix
+    support: full
     description: Runs on the host whose Docker engine and Docker config file should hold the login.
 options:
   registry:

@@ -136,8 +136,9 @@ def test_missing_haproxy_socket_is_a_clear_error_and_nothing_changes(deployed):
     run = site.deploy("v2", extra_vars={"rollout_haproxy_socket": missing})
     assert run.rc != 0
     failed = [r for r in run.records if r["status"] == "failed"][0]
-    assert missing in failed["result"]["msg"]
-    assert "does not exist" in failed["result"]["msg"]
+    assert "Check HAProxy has this host's servers" in failed["task"]
+    messages = [item["msg"] for item in failed["result"]["results"]]
+    assert "HAProxy runtime socket %s does not exist" % missing in messages[0]
     assert ids(site) == before
 
 
@@ -147,7 +148,8 @@ def test_unknown_backend_is_a_clear_error_and_nothing_changes(deployed):
     run = site.deploy("v2", extra_vars={"rollout_haproxy_backend": "nosuchapp"})
     assert run.rc != 0
     failed = [r for r in run.records if r["status"] == "failed"][0]
-    assert "nosuchapp" in failed["result"]["msg"]
+    messages = [item["msg"] for item in failed["result"]["results"]]
+    assert "nosuchapp" in messages[0] and site.app in messages[0]
     assert ids(site) == before
 
 

@@ -91,7 +91,7 @@ def test_throttled_twice_then_answered(client):
 
 def test_throttling_gives_up_after_the_last_attempt(client):
     stubber = stub(client, "ecr")
-    for _ in range(_aws.DEFAULT_MAX_ATTEMPTS):
+    for attempt in range(_aws.DEFAULT_MAX_ATTEMPTS):
         stubber.add_client_error("describe_images", "ThrottlingException", "Rate exceeded", 400)
     with pytest.raises(_aws.AwsError) as caught:
         client.ecr_image("app", tag="git_cf7edb2")

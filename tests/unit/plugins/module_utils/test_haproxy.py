@@ -6,7 +6,7 @@ its port closed, web4 without check, web5 "disabled") and a backend "api"
 (api1 without check, api2 tracking web/web1). The *_CHANGED answers were taken
 after "set server web/web2 state drain", "set server web/web2 weight 7",
 "set server web/web1 state maint" and "set server api/api1 weight 0".
-STAT_SESSION_* are "show stat web 4 -1" while a request was held open on a
+STAT_SESSION_* are "show stat" while a request was held open on a
 drained web1, and after it ended.
 """
 
@@ -602,10 +602,10 @@ def test_command_refuses_multiline(fake):
 
 
 def test_server_reads_both_tables(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_CHANGED})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_CHANGED})
     current = hx.HAProxyRuntime(server.path).server("web", "web2")
     assert current.as_dict() == dict(admin_state="drain", status="DRAIN", weight=7, sessions=0, queued=0)
-    assert server.received == ["show servers state web", "show stat web 4 -1"]
+    assert server.received == ["show servers state web", "show stat"]
 
 
 def test_server_unknown_backend_lists_backends(fake):
@@ -798,45 +798,59 @@ def test_poll_times_out_with_last_value():
 
 def test_wait_for_drained_follows_sessions(fake):
     server = fake({"show servers state web": SERVERS_STATE_WEB,
-                   "show stat web 4 -1": [STAT_SESSION_IN_FLIGHT, STAT_SESSION_IN_FLIGHT, STAT_SESSION_ENDED]})
+                   "show stat": [STAT_SESSION_IN_FLIGHT, STAT_SESSION_IN_FLIGHT, STAT_SESSION_ENDED]})
     elapsed, current = hx.HAProxyRuntime(server.path).wait_for_drained("web", "web1", timeout=10, interval=0.01)
     assert current.sessions == 0
-    assert server.received.count("show stat web 4 -1") == 3
+    assert server.received.count("show stat") == 3
 
 
 def test_wait_for_drained_timeout_message(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_SESSION_IN_FLIGHT})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_SESSION_IN_FLIGHT})
     with pytest.raises(hx.HAProxyTimeout, match=r"^server web/web1 still has 1 sessions after 0.3s$") as info:
         hx.HAProxyRuntime(server.path).wait_for_drained("web", "web1", timeout=0.3, interval=0.05)
     assert info.value.last.sessions == 1
 
 
 def test_wait_for_up_timeout_message(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_CHANGED})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_CHANGED})
     with pytest.raises(hx.HAProxyTimeout, match=r"^server web/web3 is not UP after 0.2s: status DOWN, last check L4CON \(Connection refused\)$"):
         hx.HAProxyRuntime(server.path).wait_for_up("web", "web3", timeout=0.2, interval=0.05)
 
 
 def test_wait_for_up_names_admin_state(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_CHANGED})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_CHANGED})
     with pytest.raises(hx.HAProxyTimeout, match=r"^server web/web1 is not UP after 0.2s: status MAINT, admin state maint \(forced maint\)$"):
         hx.HAProxyRuntime(server.path).wait_for_up("web", "web1", timeout=0.2, interval=0.05)
 
 
 def test_wait_for_up_accepts_no_check(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_CHANGED})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_CHANGED})
     elapsed, current = hx.HAProxyRuntime(server.path).wait_for_up("web", "web4", timeout=5, interval=0.05)
     assert current.status == "no check"
 
 
 def test_wait_until_takes_a_predicate_on_the_server_state(fake):
     server = fake({"show servers state web": SERVERS_STATE_WEB,
-                   "show stat web 4 -1": [STAT_SESSION_IN_FLIGHT, STAT_SESSION_ENDED]})
+                   "show stat": [STAT_SESSION_IN_FLIGHT, STAT_SESSION_ENDED]})
     elapsed, current = hx.HAProxyRuntime(server.path).wait_until(lambda s: s.sessions == 0, "web", "web1", timeout=10, interval=0.01)
     assert current.sessions == 0 and current.status == "DRAIN"
 
 
 def test_wait_until_timeout_names_what_and_last_state(fake):
-    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat web 4 -1": STAT_CHANGED})
+    server = fake({"show servers state web": SERVERS_STATE_WEB, "show stat": STAT_CHANGED})
     with pytest.raises(hx.HAProxyTimeout, match=r"^server web/web2 did not reach weight 3 after 0.2s: admin state drain, status DRAIN, 0 sessions$"):
         hx.HAProxyRuntime(server.path).wait_until(lambda s: s.weight == 3, "web", "web2", timeout=0.2, interval=0.05, what="weight 3")
+
+
+def test_show_stat_picks_the_backend_when_a_frontend_shares_its_name(fake):
+    header = "# pxname,svname,scur,status,iid\n"
+    answer = header + ("demo,FRONTEND,3,OPEN,2\n"
+                       "demo,app1_master,1,UP,3\n"
+                       "demo,app1_backup,0,UP,3\n"
+                       "demo,BACKEND,1,UP,3\n"
+                       "other,BACKEND,0,UP,4\n")
+    server = fake({"show stat": answer})
+    rows = hx.HAProxyRuntime(server.path).show_stat("demo")
+    assert [r["svname"] for r in rows] == ["app1_master", "app1_backup"]
+    with pytest.raises(hx.HAProxyError, match="nosuch"):
+        hx.HAProxyRuntime(server.path).show_stat("nosuch")

@@ -113,7 +113,7 @@ def test_check_mode_nothing_to_do(stubs, args):
 
 
 def test_missing_environment_changes_nothing(stubs, args):
-    eb, _ = stubs
+    eb = stubs[0]
     found_app_and_env(eb, {"Environments": []})
     result = run(args)
     assert result.kind == "fail"
@@ -122,7 +122,7 @@ def test_missing_environment_changes_nothing(stubs, args):
 
 
 def test_missing_application_changes_nothing(stubs, args):
-    eb, _ = stubs
+    eb = stubs[0]
     eb.add_response("describe_applications", {"Applications": []})
     result = run(args)
     assert result.kind == "fail" and "application 'web' does not exist" in result.result["msg"]
@@ -177,3 +177,25 @@ def test_upload_create_update_wait(stubs, args):
 def test_bad_timing_options(stubs, args, over, needle):
     result = run(dict(args, **over))
     assert result.kind == "fail" and result.result["msg"] == needle
+
+
+def test_missing_bucket_changes_nothing(stubs, args):
+    eb, s3 = stubs
+    found_app_and_env(eb)
+    eb.add_response("describe_application_versions", {"ApplicationVersions": []})
+    s3.add_client_error("head_bucket", "404", "Not Found", 404)
+    result = run(args)
+    assert result.kind == "fail"
+    assert result.result["msg"] == "S3 bucket 'eb-bundles' does not exist; nothing was changed"
+
+
+def test_already_deployed_and_healthy_is_no_change(stubs, args):
+    eb, s3 = stubs
+    found_app_and_env(eb, env(label="git_2"))
+    eb.add_response("describe_application_versions", {"ApplicationVersions": [
+        {"ApplicationName": "web", "VersionLabel": "git_2",
+         "SourceBundle": {"S3Bucket": "eb-bundles", "S3Key": "web/git_2.zip"}}]})
+    s3.add_response("head_object", {"Metadata": {"sha256": SHA}, "ETag": '"e"'})
+    result = run(args)
+    assert result.kind == "exit" and result.result["changed"] is False
+    assert result.result["msg"] == "environment web-dev already runs git_2, Ready and Green"

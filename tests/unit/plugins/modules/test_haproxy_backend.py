@@ -56,7 +56,7 @@ def runtime(tmp_path):
     """A fake runtime socket showing the real 'started' answers of backend web, level admin."""
     server = FakeRuntimeSocket(str(tmp_path / "admin.sock"), {
         "show servers state web": web_only(SERVERS_STATE_STARTED),
-        "show stat web 4 -1": STAT_STARTED,
+        "show stat": STAT_STARTED,
         "show cli level": "admin\n\n",
         "show backend": SHOW_BACKEND,
     }).start()
@@ -124,7 +124,7 @@ def test_apply_sends_commands_and_reads_back(runtime):
         "set server web/web2 weight 7": "\n",
         "set server web/web2 state drain": "\n",
         "show servers state web": [web_only(SERVERS_STATE_STARTED), web_only(SERVERS_STATE_CHANGED)],
-        "show stat web 4 -1": [STAT_STARTED, STAT_CHANGED],
+        "show stat": [STAT_STARTED, STAT_CHANGED],
     })
     outcome = run(dict(socket=runtime.path, backend="web", server="web2", state="drain", weight=7, wait=False))
     assert outcome.kind == "exit", outcome.result
