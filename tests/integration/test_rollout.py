@@ -209,3 +209,18 @@ def test_older_tag_rolls_back_like_any_release(deployed):
     run = site.deploy("v1")
     assert run.rc == 0, run.output[-4000:]
     assert site.slot_version("app1", "master") == "v1"
+
+
+def test_unhealthy_backup_stops_the_deploy_before_the_master_leaves(deployed):
+    site = deployed
+    site.container("app1", "backup").stop(timeout=5)
+    deadline = time.monotonic() + 20
+    while site.server_stats()["app1_backup"]["status"] != "DOWN" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    master_id = site.container("app1", "master").id
+    run = site.deploy("v2")
+    assert run.rc != 0
+    assert "HAProxy reports the backup server %s/app1_backup as DOWN" % site.app in run.output
+    assert site.container("app1", "master").id == master_id
+    assert site.slot_version("app1", "master") == "v1"
+    assert site.server_stats()["app1_master"]["status"] == "UP"

@@ -1,0 +1,58 @@
+"""The haproxy role on a running site: a changed server list is reloaded without dropping requests."""
+
+import time
+
+import pytest
+
+from bench.loadgen import LoadGenerator
+from tests.support.net import free_port
+from tests.support.site import Site
+
+
+@pytest.fixture
+def site(tmp_path):
+    s = Site(tmp_path)
+    s.setup_lb()
+    yield s
+    s.teardown()
+
+
+def master_pid(site):
+    return int(open(site.pid_file).read().split()[0])
+
+
+def test_rerun_changes_nothing(site):
+    run = site.playbook("lb.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() == 0, run.changed_tasks()
+
+
+def test_socket_mode_and_config_validation(site):
+    import os
+    import stat
+    mode = stat.S_IMODE(os.stat(site.socket).st_mode)
+    assert mode == 0o600
+    assert stat.S_ISSOCK(os.stat(site.socket).st_mode)
+
+
+def test_adding_a_host_reloads_without_dropping_a_request(site):
+    assert site.deploy("v1").rc == 0
+    site.wait_all_up()
+    pid = master_pid(site)
+    load = LoadGenerator("http://127.0.0.1:%d/" % site.frontend_port, connections=4, period=0.02,
+                         max_seconds=120).start()
+    time.sleep(1.0)
+    site.hosts["app2"] = {"master": free_port(), "backup": free_port()}
+    site.production.append("app2")
+    run = site.playbook("lb.yml")
+    time.sleep(2.0)
+    load.stop()
+    assert run.rc == 0, run.output[-3000:]
+    assert "Reload the haproxy master process" in " ".join(run.changed_tasks())
+    summary = LoadGenerator.summary(load.window())
+    assert summary["failed"] == 0, summary
+    assert summary["total"] > 100
+    assert master_pid(site) == pid
+    stats = site.server_stats()
+    assert {"app2_master", "app2_backup"} <= set(stats)
+    assert stats["app1_master"]["status"] == "UP"
