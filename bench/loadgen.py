@@ -91,7 +91,7 @@ class LoadGenerator:
 
     def start(self):
         deadline = time.monotonic() + self.max_seconds
-        for _ in range(self.connections):
+        for _conn in range(self.connections):
             thread = threading.Thread(target=self._worker, args=(deadline,), daemon=True)
             thread.start()
             self._threads.append(thread)

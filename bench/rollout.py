@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Rollout benchmark: zero-downtime proof under steady load through a real HAProxy.
 
 Runs, each under 8 connections of paced load (50 req/s each) through HAProxy:
@@ -74,7 +73,7 @@ def playbook(inv, name, *extra):
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inv,
            os.path.join(ROOT, "playbooks", name)] + list(extra)
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
     with open(os.path.join(WORK, "ansible.log"), "a") as log:
         log.write("$ %s\n%s\n" % (" ".join(cmd), proc.stdout))
     return proc.returncode
@@ -218,8 +217,8 @@ def deploy_action(inv, version, expect_ok=True):
 
 
 def table(records):
-    print("\n%-15s %5s %9s %9s %14s %14s %8s" % ("kind", "runs", "failed", "total", "p99 rest ms",
-                                                   "p99 during ms", "mean s"))
+    columns = ("kind", "runs", "failed", "total", "p99 rest ms", "p99 during ms", "mean s")
+    print("\n%-15s %5s %9s %9s %14s %14s %8s" % columns)
     for kind in KINDS:
         rows = [r for r in records if r["kind"] == kind]
         if not rows:
@@ -251,14 +250,14 @@ def main():
             sys.exit("bench: setup failed, see %s/ansible.log" % WORK)
         wait_healthy(FRONTEND_PORT)
         version = "v1"
-        for _ in range(args.rollouts):
+        for _run in range(args.rollouts):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("baton", deploy_action(inv, version)))
         records.append(measured("baton-rollback", deploy_action(inv, "broken", expect_ok=False)))
-        for _ in range(args.rollouts):
+        for _run in range(args.rollouts):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("raw", lambda: raw_rollout(client, version)))
-        for _ in range(args.naive):
+        for _run in range(args.naive):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("naive", lambda: naive_rollout(client, version)))
     finally:

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 APT_PACKAGES=(docker.io haproxy debootstrap busybox-static wrk docker-registry
-              apache2-utils logrotate cron python3-venv rsync git)
+              apache2-utils logrotate cron python3-venv rsync git shellcheck)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -37,7 +37,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 stamp="$VENV/.requirements.sha"
-want=$(cat requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(sha256sum < requirements-dev.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing Python requirements"
   "$VENV/bin/pip" install -q --upgrade pip

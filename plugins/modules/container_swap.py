@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: container_swap
 short_description: Replace the container in a named slot with one running a new image, with health check and rollback
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - A slot is a container name. The module replaces the container in the slot with one created from O(image), keeping
     the slot's run configuration (published ports, env, volumes, labels, restart policy, command, entrypoint, network,

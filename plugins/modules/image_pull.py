@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: image_pull
 short_description: Make sure a release image is on the Docker host, optionally the exact build expected
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Pulls O(image) when it is not present locally (or on every run with O(pull=always)), before a rollout changes
     anything, so that an unknown tag stops a deploy while every container still runs.

@@ -164,10 +164,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, connect, image_id_of, require_docker,
-)
-from ansible_collections.baton.docker.plugins.module_utils._docker_release import (
-    TestsFailed, build_image, command_argv, push_image, remote_digest, run_tests, tag_image,
+    DOCKER_COMMON_ARGS, DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image,
+    remote_digest, require_docker, run_tests, tag_image,
 )
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release_record
 short_description: Keep, on each host, the record of the releases it ran
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - A small JSON file per application on the application host holds the current release, the one before it, a short
     history and the slots the last rollout replaced. C(playbooks/rollback.yml) reads it to return a host to the

@@ -58,8 +58,8 @@ def test_first_deploy_check_mode_changes_nothing_then_creates_both_slots(site):
     assert site.frontend_version() == "v1"
     record = site.record("app1")
     assert record["current"]["version"] == "v1" and record["previous"] is None
-    assert {s["slot"] for s in record["last_rollout"]} == {site.slot_name("app1", "master"),
-                                                          site.slot_name("app1", "backup")}
+    slots = {site.slot_name("app1", "master"), site.slot_name("app1", "backup")}
+    assert {s["slot"] for s in record["last_rollout"]} == slots
 
 
 def test_upgrade_under_load_loses_no_request_and_rerun_changes_nothing(deployed):
@@ -124,7 +124,7 @@ def test_unknown_tag_stops_before_anything_changes(deployed):
     assert "Make sure the release image is on the host" in failed[0]["task"]
     assert "baton-demo/app:v404" in failed[0]["result"]["msg"]
     assert ids(site) == before
-    assert not [t for t in run.changed_tasks()]
+    assert run.changed_tasks() == []
     stats = site.server_stats()
     assert stats["app1_master"]["status"] == "UP"
 

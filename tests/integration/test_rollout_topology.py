@@ -20,7 +20,7 @@ def test_staging_then_production_one_host_at_a_time(site):
     assert run.rc == 0, run.output[-4000:]
     # "Take <server> out of rotation" runs once per slot actually replaced.
     hosts_in_order = [r["host"] for r in run.records
-                      if " : Take " in r["task"] and r["status"] == "changed"]
+                      if "Take the slot out of rotation" in r["task"] and r["status"] == "changed"]
     # Each host finishes both its slots before the next host starts; staging goes first.
     assert hosts_in_order == ["stage1", "stage1", "web1", "web1", "web2", "web2"]
     for host in ("stage1", "web1", "web2"):

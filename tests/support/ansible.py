@@ -103,7 +103,8 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=Fa
         })
         run_env.update(env or {})
         proc = subprocess.run(cmd, cwd=ROOT, env=run_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout,
+                              check=False)
         records = []
         if os.path.exists(results_file):
             with open(results_file) as handle:

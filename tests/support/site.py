@@ -150,7 +150,7 @@ class Site:
             pid = int(open(self.pid_file).read().split()[0])
             if os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("haproxy"):
                 os.kill(pid, signal.SIGTERM)
-                for _ in range(50):
+                for _attempt in range(50):
                     if not os.path.exists("/proc/%d" % pid):
                         break
                     time.sleep(0.1)

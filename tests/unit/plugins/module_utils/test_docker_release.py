@@ -7,7 +7,7 @@ registry are covered by tests/integration/test_build_push.py.
 import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError
-from ansible_collections.baton.docker.plugins.module_utils._docker_release import command_argv
+from ansible_collections.baton.docker.plugins.module_utils._docker import command_argv
 
 
 @pytest.mark.parametrize("command,argv", [

@@ -34,7 +34,7 @@ def test_first_record_has_no_previous():
 
 
 def test_new_release_pushes_current_to_previous_and_history():
-    first, _ = next_record(None, "shop", V1)
+    first = next_record(None, "shop", V1)[0]
     second, changed = next_record(first, "shop", V2)
     assert changed
     assert second["current"] == V2 and second["previous"] == V1
@@ -42,7 +42,7 @@ def test_new_release_pushes_current_to_previous_and_history():
 
 
 def test_same_release_changes_nothing():
-    first, _ = next_record(None, "shop", V1)
+    first = next_record(None, "shop", V1)[0]
     again, changed = next_record(first, "shop", dict(V1, deployed_at="much later"))
     assert not changed
     assert again is first
@@ -51,14 +51,14 @@ def test_same_release_changes_nothing():
 def test_history_is_bounded():
     record = None
     for n in range(6):
-        record, _ = next_record(record, "shop", {"version": "v%d" % n, "image": "a", "image_id": str(n)}, history_size=3)
+        record = next_record(record, "shop", {"version": "v%d" % n, "image": "a", "image_id": str(n)}, history_size=3)[0]
     assert [r["version"] for r in record["history"]] == ["v5", "v4", "v3"]
     assert record["previous"]["version"] == "v4"
 
 
 def test_write_then_read_roundtrip_is_atomic_and_mode_0644(tmp_path):
     path = str(tmp_path / "deep" / "shop.json")
-    record, _ = next_record(None, "shop", V1)
+    record = next_record(None, "shop", V1)[0]
     write_record(path, record)
     assert read_record(path) == record
     assert oct(os.stat(path).st_mode & 0o777) == "0o644"
