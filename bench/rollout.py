@@ -59,6 +59,7 @@ def inventory():
         "haproxy_install": False, "haproxy_service_manager": "process",
         "haproxy_config_path": os.path.join(WORK, "haproxy.cfg"), "haproxy_pid_file": PID_FILE,
         "haproxy_socket_path": SOCKET, "haproxy_check_interval": "500ms",
+        "haproxy_state_file": os.path.join(WORK, "server-state"),
         "haproxy_apps": [{"name": APP, "bind": "127.0.0.1:%d" % FRONTEND_PORT, "app_group": "app",
                           "master_port": MASTER_PORT, "backup_port": BACKUP_PORT, "health_path": "/health"}],
     }

@@ -181,6 +181,44 @@ def parse_servers_state(text):
     return [dict(zip(header, line.split())) for line in lines[2:]]
 
 
+def config_servers(config_text):
+    """``{(backend, server): (address, port)}`` of the ``server`` lines of an HAProxy config."""
+    servers = {}
+    section = None
+    for raw in config_text.splitlines():
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] in ("backend", "listen") and len(words) > 1:
+            section = words[1]
+        elif words[0] in ("global", "defaults", "frontend", "resolvers", "peers", "userlist", "program"):
+            section = None
+        elif words[0] == "server" and section and len(words) > 2:
+            address, _sep, port = words[2].rpartition(":")
+            servers[(section, words[1])] = (address.strip("[]"), port)
+    return servers
+
+
+def filter_server_state(state_text, config_text):
+    """Keep, of a ``show servers state`` dump, the servers the config still has at the same address and port.
+
+    HAProxy applies the address and port of a loaded state over the config's,
+    so a server moved in the config must not get its old state back.
+    """
+    wanted = config_servers(config_text)
+    lines = state_text.splitlines()
+    header = [line for line in lines[:2]]
+    kept = []
+    for line in lines[2:]:
+        fields = line.split()
+        if len(fields) < 19 or line.startswith("#"):
+            continue
+        key = (fields[1], fields[3])
+        if wanted.get(key) == (fields[4], fields[18]):
+            kept.append(line)
+    return "\n".join(header + kept) + "\n"
+
+
 def parse_show_info(text):
     """Parse ``show info`` ("Key: value" lines) into a dict of strings."""
     info = {}
@@ -561,6 +599,12 @@ class HAProxyRuntime(object):
         if not mine:
             raise self._unknown_backend(backend)
         return [r for r in mine if r.get("svname") not in ("FRONTEND", "BACKEND")]
+
+    def servers_state_text(self):
+        """The raw answer of ``show servers state``, as HAProxy's server-state-file holds it."""
+        text = self._show("show servers state")
+        parse_servers_state(text)  # refuse to hand on anything that is not a state dump
+        return text
 
     def servers_state(self, backend=None):
         """``show servers state [backend]`` as a list of dicts."""

@@ -56,3 +56,44 @@ def test_adding_a_host_reloads_without_dropping_a_request(site):
     stats = site.server_stats()
     assert {"app2_master", "app2_backup"} <= set(stats)
     assert stats["app1_master"]["status"] == "UP"
+
+
+def test_reload_keeps_a_slot_in_maintenance(site):
+    from tests.support.haproxy import runtime_command
+    assert site.deploy("v1").rc == 0
+    site.wait_all_up()
+    assert runtime_command(site.socket, "set server %s/app1_master state maint" % site.app).strip() == ""
+    site.hosts["app2"] = {"master": free_port(), "backup": free_port()}
+    site.production.append("app2")
+    run = site.playbook("lb.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert "Reload the haproxy master process" in " ".join(run.changed_tasks())
+    stats = site.server_stats()
+    assert {"app2_master", "app2_backup"} <= set(stats)
+    assert stats["app1_master"]["status"] == "MAINT"
+    assert stats["app1_backup"]["status"] == "UP"
+
+
+def test_second_instance_on_the_frontend_port_is_refused(site):
+    import os
+    import signal
+    # Our HAProxy stops; something else takes its port; the role must not start a second listener beside it.
+    os.kill(master_pid(site), signal.SIGTERM)
+    import socket
+    deadline = time.monotonic() + 10
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    while True:
+        try:
+            blocker.bind(("127.0.0.1", site.frontend_port))
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "old HAProxy still holds the port"
+            time.sleep(0.1)
+    blocker.listen(1)
+    try:
+        run = site.playbook("lb.yml")
+    finally:
+        blocker.close()
+    assert run.rc != 0
+    assert "Something already listens on 127.0.0.1:%d" % site.frontend_port in run.output

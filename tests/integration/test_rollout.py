@@ -174,7 +174,8 @@ def test_port_taken_by_another_process_is_refused_before_change(site):
         blocker.close()
     assert run.rc != 0
     assert str(site.hosts["app1"]["backup"]) in run.output
-    # The master slot may be created first; the backup never is.
+    # Every slot is planned before any changes: neither slot was created.
+    assert site.container("app1", "master") is None
     assert site.container("app1", "backup") is None
 
 

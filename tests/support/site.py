@@ -25,8 +25,8 @@ class Site:
         self.workdir = str(workdir)
         self.app = "it%s" % uuid.uuid4().hex[:8]
         self.frontend_port = free_port()
-        self.socket = os.path.join(self.workdir, "haproxy.sock")
-        self.pid_file = os.path.join(self.workdir, "haproxy.pid")
+        self.socket = os.path.join(self.workdir, "run", "haproxy.sock")
+        self.pid_file = os.path.join(self.workdir, "run", "haproxy.pid")
         self.state_dir = os.path.join(self.workdir, "state")
         self.hosts = {}
         for name in list(staging_hosts) + list(app_hosts):
@@ -63,7 +63,8 @@ class Site:
             "rollout_up_timeout": 20,
             "haproxy_install": False,
             "haproxy_service_manager": "process",
-            "haproxy_config_path": os.path.join(self.workdir, "haproxy.cfg"),
+            "haproxy_config_path": os.path.join(self.workdir, "etc", "haproxy.cfg"),
+            "haproxy_state_file": os.path.join(self.workdir, "lib", "server-state"),
             "haproxy_pid_file": self.pid_file,
             "haproxy_socket_path": self.socket,
             "haproxy_check_interval": "300ms",
@@ -78,10 +79,6 @@ class Site:
                 "lb": {"hosts": {"lb": {}}},
                 "app": {"children": {"staging": {"hosts": staging}, "production": {"hosts": production}}},
             }}}
-
-    def haproxy_config_ports(self):
-        # The template puts a host's master and backup on the ports in its host vars.
-        return [self.frontend_port]
 
     # -- actions ------------------------------------------------------------------------------
     def playbook(self, name, check=False, diff=False, extra_vars=None, inventory=None, **kwargs):

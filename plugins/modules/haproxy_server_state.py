@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: haproxy_server_state
+short_description: Save HAProxy's server states so that a reload keeps them
+version_added: 0.1.0
+description:
+  - Writes the answer of the runtime API's C(show servers state) to O(path), the C(server-state-file) that HAProxy
+    reads at start-up when C(load-server-state-from-file) is set.
+  - "Run it right before a reload: servers put in maintenance or drain (for example in the middle of a rollout) and
+    servers found DOWN by their health checks come back in the same state in the new worker, instead of all being
+    considered UP."
+  - The file is replaced atomically and only when its content changes.
+author:
+  - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.haproxy
+attributes:
+  check_mode:
+    support: full
+    description: Reads the states and reports whether the file would change; writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+    description: Runs on the HAProxy host.
+options:
+  path:
+    description: The server state file, as named by C(server-state-file) in HAProxy's C(global) section.
+    type: path
+    required: true
+  config:
+    description:
+      - The configuration HAProxy is about to load. Only servers it still has, at the same address and port, keep
+        their state, since HAProxy would otherwise apply a saved address and port over a changed configuration.
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Keep runtime server states across the reload
+  baton.docker.haproxy_server_state:
+    socket: /run/haproxy/admin.sock
+    path: /var/lib/haproxy/server-state
+    config: /etc/haproxy/haproxy.cfg
+"""
+
+RETURN = r"""
+path:
+  description: The state file.
+  returned: always
+  type: str
+  sample: /var/lib/haproxy/server-state
+servers:
+  description: How many servers the file describes.
+  returned: always
+  type: int
+  sample: 4
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
+    HAPROXY_COMMON_ARGS,
+    HAProxyError,
+    HAProxyRuntime,
+    filter_server_state,
+)
+
+
+def write_atomically(path, text):
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".server-state.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o640)
+        os.rename(tmp, path)
+    except (IOError, OSError):
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    argument_spec = dict(path=dict(type="path", required=True), config=dict(type="path"))
+    argument_spec.update(HAPROXY_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    path = module.params["path"]
+    try:
+        runtime = HAProxyRuntime(module.params["socket"], timeout=module.params["socket_timeout"])
+        text = runtime.servers_state_text()
+    except HAProxyError as exc:
+        module.fail_json(msg=str(exc))
+    if module.params["config"]:
+        try:
+            with open(module.params["config"]) as handle:
+                text = filter_server_state(text, handle.read())
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read the HAProxy configuration %s: %s" % (module.params["config"], exc))
+    try:
+        with open(path) as handle:
+            current = handle.read()
+    except (IOError, OSError):
+        current = None
+    changed = current != text
+    if changed and not module.check_mode:
+        try:
+            write_atomically(path, text)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot write the HAProxy server state file %s: %s" % (path, exc))
+    servers = len([line for line in text.splitlines()[2:] if line.strip() and not line.startswith("#")])
+    module.exit_json(changed=changed, path=path, servers=servers)
+
+
+if __name__ == "__main__":
+    main()
