@@ -15,7 +15,8 @@ def test_image_pull_present_image_is_no_change_and_reports_its_id(docker_client)
 
 def test_image_pull_refuses_a_different_build(docker_client):
     other = docker_client.images.get("baton-demo/app:v2").id
-    result, _run = run_module("baton.docker.image_pull", {"image": "baton-demo/app:v1", "expected_id": other})
+    result, _run = run_module("baton.docker.image_pull", {"image": "baton-demo/app:v1", "expected_id": other,
+                                                          "pull": "never"})
     assert result.get("failed")
     assert "not the expected build %s" % other in result["msg"]
 
