@@ -52,6 +52,18 @@ DOCKER_COMMON_ARGS = dict(
 )
 
 
+# Shared argument spec of the image pull options; documented by the
+# baton.docker.pull doc fragment.
+PULL_ARGS = dict(
+    pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+    pull_auth=dict(type="dict", options=dict(
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+        registry=dict(type="str"),
+    )),
+)
+
+
 class DockerClientError(Exception):
     """An engine error, worded for the user."""
 

@@ -207,7 +207,7 @@ def filter_server_state(state_text, config_text):
     """
     wanted = config_servers(config_text)
     lines = state_text.splitlines()
-    header = [line for line in lines[:2]]
+    header = list(lines[:2])
     kept = []
     for line in lines[2:]:
         fields = line.split()

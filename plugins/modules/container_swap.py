@@ -41,6 +41,7 @@ author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
+  - baton.docker.pull
 attributes:
   check_mode:
     support: full
@@ -65,35 +66,6 @@ options:
       - Image to run, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
     type: str
     required: true
-  pull:
-    description:
-      - V(missing) pulls the image only when it is not present locally.
-      - V(always) pulls it on every run (a moved tag gets deployed).
-      - V(never) requires it to be present locally.
-      - An image that is neither present nor pullable fails the task before the running container is touched.
-    type: str
-    choices: [missing, always, never]
-    default: missing
-  pull_auth:
-    description:
-      - Registry credentials for this pull (and the check-mode registry lookup) only; they are not stored.
-      - Without it the credentials stored in the Docker config of the managed host (as written by C(docker login) or
-        M(baton.docker.registry_login)) are used, as the Docker SDK does.
-    type: dict
-    suboptions:
-      username:
-        description: Registry user.
-        type: str
-        required: true
-      password:
-        description: Password or token.
-        type: str
-        required: true
-      registry:
-        description:
-          - Registry address, for example V(registry.example.com:5000). Defaults to the registry of O(image); when set
-            it must be that registry.
-        type: str
   ports:
     description:
       - Published ports, each C(host:container), C(ip:host:container) or C([ipv6]:host:container), with an optional
@@ -378,6 +350,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports foll
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
     DOCKER_COMMON_ARGS,
+    PULL_ARGS,
     DockerClientError,
     UnhealthyError,
     connect,
@@ -717,12 +690,6 @@ def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         image=dict(type="str", required=True),
-        pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
-        pull_auth=dict(type="dict", options=dict(
-            username=dict(type="str", required=True),
-            password=dict(type="str", required=True, no_log=True),
-            registry=dict(type="str"),
-        )),
         ports=dict(type="list", elements="str"),
         env=dict(type="dict"),
         secret_env=dict(type="dict", no_log=True),
@@ -752,6 +719,7 @@ def main():
         log_lines=dict(type="int", default=50),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(PULL_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_docker(module)
     swapper = ContainerSwap(module)

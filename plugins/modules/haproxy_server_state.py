@@ -28,6 +28,7 @@ attributes:
     description: Reads the states and reports whether the file would change; writes nothing.
   diff_mode:
     support: none
+    description: The state file is data for HAProxy, not shown as a diff.
   platform:
     platforms: posix
     support: full

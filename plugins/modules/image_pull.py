@@ -20,6 +20,7 @@ author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
   - baton.docker.docker
+  - baton.docker.pull
 attributes:
   check_mode:
     support: full
@@ -38,30 +39,6 @@ options:
       - The image, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
     type: str
     required: true
-  pull:
-    description:
-      - V(missing) pulls only when the image is not present locally, V(always) on every run (a moved tag is
-        fetched), V(never) only checks that it is present.
-    type: str
-    choices: [missing, always, never]
-    default: missing
-  pull_auth:
-    description:
-      - Registry credentials for this pull only; they are not stored. Without them the credentials in the Docker
-        config of the host are used.
-    type: dict
-    suboptions:
-      username:
-        description: Registry user.
-        type: str
-        required: true
-      password:
-        description: Password or token.
-        type: str
-        required: true
-      registry:
-        description: Registry address; defaults to the registry of O(image).
-        type: str
   expected_id:
     description:
       - Image ID (C(sha256:...)) the image must have. When the local image differs and O(pull) allows it, the image is
@@ -115,6 +92,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
     DOCKER_COMMON_ARGS,
+    PULL_ARGS,
     DockerClientError,
     connect,
     distribution_digest,
@@ -194,15 +172,10 @@ class ImagePull(object):
 def main():
     argument_spec = dict(
         image=dict(type="str", required=True),
-        pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
-        pull_auth=dict(type="dict", options=dict(
-            username=dict(type="str", required=True),
-            password=dict(type="str", required=True, no_log=True),
-            registry=dict(type="str"),
-        )),
         expected_id=dict(type="str"),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(PULL_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_docker(module)
     try:

@@ -17,6 +17,10 @@ from ansible_collections.baton.docker.plugins.modules import container_swap
 SECRET = "hunter2 'quoted' $(id)"
 
 
+# Read what main() prints, masked as Ansible masks it.
+REAL_EXITS = True
+
+
 def run_main(args, monkeypatch, capsys, connect=None):
     """Run main() with args; return (result dict, whether connect() was called)."""
     calls = []

@@ -12,33 +12,14 @@ import hashlib
 import pytest
 from botocore.stub import ANY, Stubber
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.module_utils import _aws
+from tests.support.module_harness import call_main
 from ansible_collections.baton.docker.plugins.modules import eb_deploy
 
 UTC = datetime.timezone.utc
 BUNDLE = b"PK fake bundle bytes"
 SHA = hashlib.sha256(BUNDLE).hexdigest()
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 @pytest.fixture
@@ -67,10 +48,7 @@ def args(tmp_path):
 
 
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            eb_deploy.main()
-    return info.value
+    return call_main(eb_deploy.main, args)
 
 
 def env(label="git_1", status="Ready", health="Green"):

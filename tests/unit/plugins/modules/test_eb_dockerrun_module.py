@@ -7,35 +7,13 @@ import zipfile
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.modules import eb_dockerrun
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+from tests.support.module_harness import call_main
 
 
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            eb_dockerrun.main()
-    return info.value
+    return call_main(eb_dockerrun.main, args)
 
 
 def single(tmp_path, **over):

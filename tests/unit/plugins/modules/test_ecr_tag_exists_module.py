@@ -5,29 +5,10 @@ import datetime
 import pytest
 from botocore.stub import Stubber
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.module_utils import _aws
+from tests.support.module_harness import call_main
 from ansible_collections.baton.docker.plugins.modules import ecr_tag_exists
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 @pytest.fixture
@@ -46,10 +27,7 @@ def ecr(monkeypatch):
 
 
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            ecr_tag_exists.main()
-    return info.value
+    return call_main(ecr_tag_exists.main, args)
 
 
 DETAILS = {"registryId": "123456789012", "repositoryName": "app", "imageDigest": "sha256:" + "0" * 64,

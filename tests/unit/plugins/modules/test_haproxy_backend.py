@@ -8,10 +8,9 @@ HAProxy is exercised in tests/integration/test_haproxy_backend.py.
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.modules import haproxy_backend
+from tests.support.module_harness import call_main
 from tests.support.haproxy import FakeRuntimeSocket
 from tests.unit.plugins.module_utils.test_haproxy import (
     SERVERS_STATE_CHANGED,
@@ -22,29 +21,8 @@ from tests.unit.plugins.module_utils.test_haproxy import (
 )
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def patched_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            haproxy_backend.main()
-    return info.value
+    return call_main(haproxy_backend.main, args)
 
 
 def web_only(text):

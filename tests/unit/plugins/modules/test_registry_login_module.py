@@ -10,41 +10,22 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.modules import registry_login
+from tests.support.module_harness import call_main
 
 PASSWORD = "unit s3cret 'pw'"
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture(autouse=True)
-def patched(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-
-    def no_engine(*args, **kwargs):
+def no_engine(monkeypatch):
+    def refuse(*args, **kwargs):
         raise AssertionError("the Docker engine must not be contacted")
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(registry_login, "connect", no_engine)
+    monkeypatch.setattr(registry_login, "connect", refuse)
 
 
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            registry_login.main()
-    return info.value
+    return call_main(registry_login.main, args)
 
 
 def stored_config(path, registry, username, password):
