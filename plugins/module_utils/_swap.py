@@ -28,6 +28,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import hmac
+import os
 import re
 import shlex
 
@@ -635,12 +637,19 @@ def ports_to_check(wanted, held_by_slot):
     return [entry for entry in host_ports(wanted) if (entry[1], entry[2]) not in held]
 
 
-def mask_value(value):
-    return "sha256:%s" % hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
+# Masks are keyed with a salt drawn once per run: within one diff, equal values
+# show equal masks and a changed value a different one, but a mask can never be
+# checked against guessed values, nor compared across runs.
+_MASK_SALT = os.urandom(16)
+
+
+def mask_value(value, salt=None):
+    digest = hmac.new(salt or _MASK_SALT, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "sha256:%s" % digest[:10]
 
 
 def mask_env(env):
-    """Env for diffs and results: each value replaced by a short sha256 prefix."""
+    """Env for diffs and results: each value replaced by a short salted sha256 prefix."""
     return dict((k, mask_value(v)) for k, v in (env or {}).items())
 
 

@@ -78,8 +78,9 @@ options:
     description:
       - Environment variables. Values are passed to the engine as data (never through a shell), so spaces, quotes,
         C($()) and newlines arrive unchanged. Quote booleans.
-      - In the diff and results every value is shown as a short sha256 prefix, never in clear. Ansible itself still
-        shows task arguments at high verbosity; put secrets in O(secret_env).
+      - In the diff and results every value is shown as a short sha256 prefix keyed with a salt drawn for each run
+        (equal values show equal masks within one run, and no mask can be checked against a guess), never in clear.
+      - Ansible itself still shows task arguments at high verbosity; put secrets in O(secret_env).
     type: dict
   secret_env:
     description:
