@@ -21,8 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Debian's haproxy/docker-registry packages try to start their services;
-# we run our own instances, so make sure the packaged ones are not holding ports.
+# The demo, the tests and the benchmark run their own HAProxy and registry
+# instances on their own ports; the packaged services are not used.
 if ! docker info >/dev/null 2>&1; then
   echo "bootstrap: starting dockerd"
   mkdir -p /var/log
