@@ -2,19 +2,8 @@
 
 import time
 
-import pytest
-
 from bench.loadgen import LoadGenerator
 from tests.support.net import free_port
-from tests.support.site import Site
-
-
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    s.setup_lb()
-    yield s
-    s.teardown()
 
 
 def master_pid(site):

@@ -7,15 +7,6 @@ import time
 import pytest
 
 from bench.loadgen import LoadGenerator
-from tests.support.site import Site
-
-
-@pytest.fixture
-def site(tmp_path):
-    s = Site(tmp_path)
-    s.setup_lb()
-    yield s
-    s.teardown()
 
 
 @pytest.fixture
