@@ -556,9 +556,9 @@ def kind_of(entry, redeploy=()):
         return "cron"
     if deploy == "manual":
         return "manual"
-    if deploy is None:
-        return "service"
-    return "http" if entry["haproxy"] else "worker"
+    if entry["haproxy"]:
+        return "http"
+    return "service" if deploy is None else "worker"
 
 
 def check_redeploy(stack, redeploy):
@@ -602,7 +602,7 @@ def expand_containers(stack, host, public_ip=None, stack_name=None, database=Non
             if entry["hostname"] is not None:
                 hostname = interpolate(entry["path"] + ".hostname", entry["hostname"], values)
             else:
-                hostname = "%s.%s" % (name, host.lower())
+                hostname = "%s.%s" % (name, host.lower().replace(" ", "-"))
             check_hostname(entry["path"] + ".hostname", hostname)
             env = merged_env(entry, entries)
             secret_keys = sorted(set(merged_env(entry, entries, "secret_env")) | set(db_keys if entry["database"] else []))
