@@ -48,3 +48,4 @@ build_demo v2 --build-arg VERSION=v2
 build_demo v3 --build-arg VERSION=v3
 build_demo broken --build-arg VERSION=broken --build-arg BROKEN=1
 bash "$here/scripts/build_molecule_image.sh"
+bash "$here/scripts/build_stack_images.sh"
