@@ -18,8 +18,8 @@ The file has two halves:
   one connection per command, ``command\\n`` sent, the answer read until HAProxy
   closes the connection, every connect and read bounded by a timeout.
 
-Every failure is raised as ``HAProxyError`` (or its subclass
-``HAProxyTimeout``) with a message that names the socket, backend or server
+Every failure is raised as ``HAProxyError`` (or its subclasses
+``HAProxyTimeout`` and ``HAProxyServerMissing``) with a message that names the socket, backend or server
 concerned and what to do about it.
 """
 
@@ -91,6 +91,10 @@ class HAProxyTimeout(HAProxyError):
         super(HAProxyTimeout, self).__init__(message)
         self.elapsed = elapsed
         self.last = last
+
+
+class HAProxyServerMissing(HAProxyError):
+    """The backend exists but has no server of that name."""
 
 
 # ---------------------------------------------------------------------------
@@ -631,8 +635,8 @@ class HAProxyRuntime(object):
                 break
         if state_row is None:
             names = [row.get("srv_name") for row in rows]
-            raise HAProxyError("HAProxy backend %r has no server %r; its servers: %s"
-                               % (backend, server, ", ".join(names) or "(none)"))
+            raise HAProxyServerMissing("HAProxy backend %r has no server %r; its servers: %s"
+                                       % (backend, server, ", ".join(names) or "(none)"))
         stat_row = {}
         for row in self.show_stat(backend):
             if row.get("svname") == server:

@@ -93,6 +93,15 @@ options:
       - Seconds between two polls of the runtime API while waiting.
     type: float
     default: 0.2
+  ignore_missing:
+    description:
+      - What to do when O(backend) has no server called O(server).
+      - With V(false) the task fails and lists the servers of the backend.
+      - With V(true) the task succeeds with C(changed=false) and RV(found=false), and sends nothing. Useful to take a
+        server out of rotation when it may already be gone from the configuration.
+      - A backend that does not exist fails the task either way.
+    type: bool
+    default: false
 notes:
   - Each runtime API command uses its own connection, bounded by O(socket_timeout), so a stuck socket fails the task
     instead of hanging it.
@@ -105,6 +114,18 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Put app3 in maintenance if the backend still lists it
+  baton.docker.haproxy_backend:
+    backend: app
+    server: app3
+    state: maint
+    ignore_missing: true
+  register: app3
+
+- name: Say whether app3 was there
+  ansible.builtin.debug:
+    msg: "app3 {{ 'is in maintenance' if app3.found else 'is not in backend app' }}"
+
 - name: Take app1 out of rotation, letting its requests finish first
   baton.docker.haproxy_backend:
     socket: /run/haproxy/admin.sock
@@ -152,6 +173,13 @@ server:
   returned: always
   type: str
   sample: app1
+found:
+  description:
+    - Whether O(backend) has a server called O(server). Only V(false) when the server is missing; with
+      O(ignore_missing=true) the task then succeeds without any other key about the server.
+  returned: when the backend could be read
+  type: bool
+  sample: true
 state:
   description: Admin state of the server after the task (the predicted one in check mode).
   returned: success
@@ -204,6 +232,11 @@ waited:
   returned: always
   type: float
   sample: 1.42
+msg:
+  description: Why nothing was done.
+  returned: when the server is missing and O(ignore_missing=true)
+  type: str
+  sample: backend app has no server app3; nothing to do
 diff:
   description: With C(--diff), RV(before) and RV(after) as the diff's before and after.
   returned: when diff mode is on
@@ -217,6 +250,7 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
+    HAProxyServerMissing,
     HAProxyTimeout,
     plan_server_change,
     predict_after,
@@ -250,7 +284,15 @@ class BackendServer(object):
     def run(self):
         params = self.params
         runtime = HAProxyRuntime(params["socket"], timeout=params["socket_timeout"])
-        before = runtime.server(self.backend, self.server)
+        try:
+            before = runtime.server(self.backend, self.server)
+        except HAProxyServerMissing:
+            self.result["found"] = False
+            if not params["ignore_missing"]:
+                raise
+            self.result["msg"] = "backend %s has no server %s; nothing to do" % (self.backend, self.server)
+            return self.result
+        self.result["found"] = True
         steps = plan_server_change(before, state=params["state"], weight=params["weight"],
                                    drain=params["drain"], wait=params["wait"])
         commands = [step_command(self.backend, self.server, step) for step in steps]
@@ -320,6 +362,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="float", default=30.0),
         wait_interval=dict(type="float", default=0.2),
+        ignore_missing=dict(type="bool", default=False),
     )
     argument_spec.update(HAPROXY_COMMON_ARGS)
     module = AnsibleModule(

@@ -317,3 +317,34 @@ def test_works_across_a_reload(lab):
     result = module(lab, socket=lab.tcp, server="app1", state="drain", wait=False)
     assert result["failed"] is False, result
     assert result["changed"] is True and lab.bits("app1") == 0x08
+
+
+# ---------------------------------------------------------------------------
+# ignore_missing
+# ---------------------------------------------------------------------------
+
+def test_ignore_missing_server_check_mode_apply_and_rerun(lab):
+    for check in (True, False, False):
+        result = module(lab, check=check, diff=True, server="app9", state="maint", drain=True, ignore_missing=True)
+        assert result["failed"] is False, result
+        assert result["changed"] is False
+        assert result["found"] is False
+        assert "app9" in result["msg"]
+        assert "diff" not in result or not result["diff"]
+    assert all(lab.bits(server) == 0 for server in SERVERS)
+
+
+def test_ignore_missing_changes_a_present_server(lab):
+    result = module(lab, server="app2", state="maint", ignore_missing=True)
+    assert result["failed"] is False, result
+    assert result["changed"] is True and result["found"] is True
+    assert lab.bits("app2") == 0x01
+    again = module(lab, server="app2", state="maint", ignore_missing=True)
+    assert again["changed"] is False and again["found"] is True
+
+
+def test_ignore_missing_still_fails_on_a_missing_backend(lab):
+    result = module(lab, backend="nope", server="app1", state="maint", ignore_missing=True)
+    assert result["failed"] is True
+    assert "HAProxy has no backend 'nope'; known backends: app" in result["msg"]
+    assert lab.bits("app1") == 0

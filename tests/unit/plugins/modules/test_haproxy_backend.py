@@ -127,3 +127,45 @@ def test_unknown_server_lists_servers(runtime):
     outcome = run(dict(socket=runtime.path, backend="web", server="web9", state="drain"))
     assert outcome.kind == "fail"
     assert outcome.result["msg"] == "HAProxy backend 'web' has no server 'web9'; its servers: web1, web2, web3, web4, web5"
+
+
+def test_unknown_server_reports_found_false_when_not_ignored(runtime):
+    outcome = run(dict(socket=runtime.path, backend="web", server="web9", state="maint"))
+    assert outcome.kind == "fail"
+    assert outcome.result["found"] is False
+    assert outcome.result["changed"] is False
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_ignore_missing_server_succeeds_unchanged(runtime, check_mode):
+    outcome = run(dict(socket=runtime.path, backend="web", server="web9", state="maint", drain=True,
+                       ignore_missing=True, _ansible_check_mode=check_mode, _ansible_diff=True))
+    assert outcome.kind == "exit", outcome.result
+    result = outcome.result
+    assert result["changed"] is False
+    assert result["found"] is False
+    assert result["msg"] == "backend web has no server web9; nothing to do"
+    assert "before" not in result and "after" not in result and "diff" not in result
+    assert not [cmd for cmd in runtime.received if not cmd.startswith("show ")]
+
+
+def test_ignore_missing_still_changes_a_present_server(runtime):
+    runtime.answers.update({
+        "set server web/web2 state drain": "\n",
+        "show servers state web": [web_only(SERVERS_STATE_STARTED), web_only(SERVERS_STATE_CHANGED)],
+        "show stat": [STAT_STARTED, STAT_CHANGED],
+    })
+    outcome = run(dict(socket=runtime.path, backend="web", server="web2", state="drain", wait=False,
+                       ignore_missing=True))
+    assert outcome.kind == "exit", outcome.result
+    assert outcome.result["found"] is True
+    assert outcome.result["changed"] is True
+    assert [cmd for cmd in runtime.received if not cmd.startswith("show ")] == ["set server web/web2 state drain"]
+
+
+def test_ignore_missing_does_not_cover_a_missing_backend(runtime):
+    runtime.answers["show servers state nope"] = "Can't find backend.\n\n"
+    outcome = run(dict(socket=runtime.path, backend="nope", server="web1", state="maint", ignore_missing=True))
+    assert outcome.kind == "fail"
+    assert outcome.result["msg"].startswith("HAProxy has no backend 'nope'; known backends:")
+    assert "found" not in outcome.result
