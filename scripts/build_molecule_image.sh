@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 IMAGE=${BATON_MOLECULE_IMAGE:-baton-base/molecule:bookworm}
-PACKAGES=python3,python3-apt,haproxy,procps,iproute2
+PACKAGES=python3,python3-apt,haproxy,procps,iproute2,logrotate,cron,docker.io,python3-docker
 stamp=$(printf 'bookworm minbase %s' "$PACKAGES" | sha256sum | cut -c1-16)
 
 label_of() { docker image inspect --format '{{ index .Config.Labels "baton.source-sha" }}' "$1" 2>/dev/null || true; }

@@ -13,7 +13,10 @@
 # link that makes this tree baton.docker.
 #
 # Usage: scripts/molecule.sh [scenario...]   (default: every scenario)
-#   e.g. scripts/molecule.sh haproxy
+#   A scenario is selected by its name (every scenario of that name), by
+#   <role dir>:<name>, or by a role directory (all of its scenarios), e.g.
+#   scripts/molecule.sh haproxy
+#   scripts/molecule.sh roles/install:default roles/logrotate
 # Environment:
 #   VENV                   virtualenv holding molecule (default: .venv)
 #   BATON_ANSIBLE_BUNDLE   version of the `ansible` package the collections are
@@ -103,7 +106,9 @@ for f in molecule/*/molecule.yml roles/*/molecule/*/molecule.yml; do
   base=$(dirname "$(dirname "$(dirname "$f")")")
   if [ "$#" -gt 0 ]; then
     wanted=0
-    for w in "$@"; do [ "$w" = "$name" ] && wanted=1; done
+    for w in "$@"; do
+      { [ "$w" = "$name" ] || [ "$w" = "$base:$name" ] || [ "$w" = "$base" ]; } && wanted=1
+    done
     [ "$wanted" = 1 ] || continue
   fi
   scenarios+=("$base|$name")
