@@ -1,7 +1,7 @@
 # baton.docker — zero-downtime Docker deployments with Ansible.
 #   make demo   set everything up, roll the demo app v1 -> v2 behind HAProxy under live traffic
 #   make test   set everything up and run the whole test suite
-#   make bench  rollout benchmark (writes bench/results/rollout.json)
+#   make bench  rollout and stack benchmarks (write bench/results/rollout.json)
 
 SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
@@ -56,6 +56,7 @@ test: images
 
 bench: images
 	@$(PY) bench/rollout.py
+	@$(PY) bench/stack.py
 
 clean:
 	rm -rf build tests/output .pytest_cache

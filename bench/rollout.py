@@ -136,8 +136,8 @@ def naive_rollout(client, version):
         wait_healthy(port)
 
 
-def measured(kind, action, rest=3.0, after=0.5):
-    load = LoadGenerator("http://127.0.0.1:%d/" % FRONTEND_PORT, connections=8, period=0.02,
+def measured(kind, action, rest=3.0, after=0.5, url=None):
+    load = LoadGenerator(url or "http://127.0.0.1:%d/" % FRONTEND_PORT, connections=8, period=0.02,
                          max_seconds=300)
     load.start()
     time.sleep(rest)
@@ -193,11 +193,12 @@ def cleanup(client):
                 pass
 
 
-def save(records):
+def save(records, kinds=KINDS):
+    """Write the records, keeping those of the other kinds already in the file."""
     existing = []
     if os.path.exists(RESULTS):
         with open(RESULTS) as handle:
-            existing = [r for r in json.load(handle) if r.get("kind") not in KINDS]
+            existing = [r for r in json.load(handle) if r.get("kind") not in kinds]
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as handle:
         json.dump(existing + records, handle, indent=2)
@@ -217,10 +218,10 @@ def deploy_action(inv, version, expect_ok=True):
     return action
 
 
-def table(records):
+def table(records, kinds=KINDS):
     columns = ("kind", "runs", "failed", "total", "p99 rest ms", "p99 during ms", "mean s")
     print("\n%-15s %5s %9s %9s %14s %14s %8s" % columns)
-    for kind in KINDS:
+    for kind in kinds:
         rows = [r for r in records if r["kind"] == kind]
         if not rows:
             continue

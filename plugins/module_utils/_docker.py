@@ -335,8 +335,11 @@ def create_container(client, name, image, explicit, labels):
     """Create (not start) a container from an explicit run config (see _swap); return its ID.
 
     ``explicit`` has env, ports, volumes, restart_policy, restart_retries,
-    command, entrypoint, network, stop_timeout and healthcheck (nanoseconds).
-    Environment values are passed as API data, never through a shell.
+    command, entrypoint, network, stop_timeout, healthcheck (nanoseconds),
+    volumes_from (``name`` or ``name:ro``), links (``target:alias``) and hostname.
+    Environment values are passed as API data, never through a shell. Links go
+    to the endpoint of a user-defined network (the engine ignores
+    HostConfig.Links there), else to HostConfig.Links.
     """
     api = client.api
     bindings = {}
@@ -351,13 +354,18 @@ def create_container(client, name, image, explicit, labels):
     if explicit["restart_policy"] == "on-failure":
         restart["MaximumRetryCount"] = explicit["restart_retries"] or 0
     network = explicit.get("network")
+    user_network = bool(network) and network not in ("bridge", "host", "none", "default")
+    links = [tuple(link.split(":", 1)) for link in explicit.get("links") or []]
     try:
         host_config = api.create_host_config(
             port_bindings=bindings or None, binds=list(explicit["volumes"]) or None,
-            restart_policy=restart, network_mode=network or None)
+            restart_policy=restart, network_mode=network or None,
+            volumes_from=list(explicit.get("volumes_from") or []) or None,
+            links=links if links and not user_network else None)
         networking = None
-        if network and network not in ("bridge", "host", "none", "default"):
-            networking = api.create_networking_config({network: api.create_endpoint_config()})
+        if user_network:
+            endpoint = api.create_endpoint_config(links=links or None)
+            networking = api.create_networking_config({network: endpoint})
         healthcheck = None
         if explicit.get("healthcheck"):
             check = explicit["healthcheck"]
@@ -367,7 +375,7 @@ def create_container(client, name, image, explicit, labels):
         result = api.create_container(
             image, name=name, command=explicit["command"], entrypoint=explicit["entrypoint"],
             environment=env or None, ports=exposed or None, labels=labels, host_config=host_config,
-            networking_config=networking, healthcheck=healthcheck,
+            networking_config=networking, healthcheck=healthcheck, hostname=explicit.get("hostname") or None,
             stop_timeout=explicit.get("stop_timeout"), use_config_proxy=False, detach=True)
     except Exception as exc:
         raise DockerClientError("cannot create container %s from %s: %s" % (name, image, _explain(exc)))
@@ -598,50 +606,25 @@ def build_image(client, source, dockerfile="Dockerfile", buildargs=None, labels=
 def run_tests(client, image, command, environment=None, labels=None, timeout=600):
     """Run `command` in a one-off container of `image`; return its output lines.
 
-    The container is removed afterwards whatever happens. A non-zero exit, or
-    no exit within `timeout` seconds, raises TestsFailed with the output.
+    The container is removed afterwards whatever happens (see run_oneoff). A
+    non-zero exit, or no exit within `timeout` seconds, raises TestsFailed with
+    the output.
     """
-    env = ["%s=%s" % (key, value) for key, value in sorted((environment or {}).items())]
+    shown = " ".join(command)
     try:
-        container = client.api.create_container(image, command=command, environment=env or None,
-                                                labels=labels or None, detach=True, use_config_proxy=False)
-    except Exception as exc:
-        raise DockerClientError("cannot create the test container from %s: %s" % (image[:19], _explain(exc)))
-    container_id = container["Id"]
-    try:
-        try:
-            client.api.start(container_id)
-        except Exception as exc:
-            raise TestsFailed("the test command %s could not start in %s: %s"
-                              % (" ".join(command), image[:19], _explain(exc)))
-        exit_code = None
-        try:
-            exit_code = client.api.wait(container_id, timeout=timeout).get("StatusCode")
-        except Exception:  # requests' ReadTimeout / ConnectionError when the time is up
-            exit_code = None
-        output = _logs(client, container_id)
-        if exit_code is None:
-            raise TestsFailed("the test command %s did not finish within %d s" % (" ".join(command), timeout),
-                              output=output)
-        if exit_code != 0:
-            raise TestsFailed("the test command %s failed with exit code %s" % (" ".join(command), exit_code),
-                              exit_code=exit_code, output=output)
-        return output
-    finally:
-        try:
-            client.api.remove_container(container_id, force=True, v=True)
-        except Exception:  # already gone; nothing more to clean up
-            pass
-
-
-def _logs(client, container_id):
-    try:
-        data = client.api.logs(container_id, stdout=True, stderr=True, tail=TEST_OUTPUT_LINES)
-    except Exception:
-        return []
-    if isinstance(data, bytes):
-        data = data.decode("utf-8", "replace")
-    return data.splitlines()[-TEST_OUTPUT_LINES:]
+        run = run_oneoff(client, image, command=command, environment=environment, labels=labels, timeout=timeout,
+                         log_lines=TEST_OUTPUT_LINES)
+    except OneOffFailed as exc:
+        if exc.stage == "create":
+            raise DockerClientError("cannot create the test container from %s: %s" % (image[:19], exc.reason))
+        if exc.stage == "start":
+            raise TestsFailed("the test command %s could not start in %s: %s" % (shown, image[:19], exc.reason),
+                              output=exc.output)
+        raise TestsFailed("the test command %s did not finish within %d s" % (shown, timeout), output=exc.output)
+    if run["rc"] != 0:
+        raise TestsFailed("the test command %s failed with exit code %s" % (shown, run["rc"]),
+                          exit_code=run["rc"], output=run["output"])
+    return run["output"]
 
 
 def tag_image(client, image, repository, tag):
@@ -675,3 +658,426 @@ def remote_digest(client, repository, tag):
         return distribution_digest(client, "%s:%s" % (repository, tag))
     except DockerClientError:  # unknown tag, unknown repository, or not allowed: all mean "not there for us"
         return None
+
+
+# ---- one-off containers and listings
+#
+# A one-off container runs one command to completion (a database migration, a
+# maintenance command, a test suite) and is removed afterwards whatever
+# happens. container_run and image_release (through run_tests) use it;
+# container_info lists containers by label.
+
+LABEL_ONEOFF = "baton.oneoff"
+ONEOFF_NAME_PREFIX = "baton-run-"
+ONEOFF_OWN_LABELS = ("baton.managed", LABEL_ONEOFF)
+
+
+class OneOffFailed(DockerClientError):
+    """A one-off container could not be created, started or waited for, or did not finish in time.
+
+    ``stage`` is ``create``, ``start``, ``wait`` or ``timeout``; ``reason`` the
+    engine's explanation; ``output`` the last log lines (when it ran);
+    ``seconds`` how long it ran; ``remove_error`` why it could not be removed.
+    """
+
+    def __init__(self, message, stage, reason=None, name=None, output=None, seconds=None):
+        super(OneOffFailed, self).__init__(message)
+        self.stage = stage
+        self.reason = reason
+        self.name = name
+        self.output = output or []
+        self.seconds = seconds
+        self.remove_error = None
+
+
+def oneoff_name():
+    """A fresh default name for a one-off container: baton-run-<8 hex digits>."""
+    return "%s%s" % (ONEOFF_NAME_PREFIX, base64.b16encode(os.urandom(4)).decode("ascii").lower())
+
+
+def oneoff_labels(labels):
+    """The labels of a one-off container: the task's plus baton.managed=true and baton.oneoff=true."""
+    result = dict(labels or {})
+    result.update({"baton.managed": "true", LABEL_ONEOFF: "true"})
+    return result
+
+
+def parse_volumes_from(specs):
+    """``container[:ro|rw]`` items -> list of (container name, mode or None); raises DockerClientError."""
+    result = []
+    for spec in specs or []:
+        text = "%s" % (spec,)
+        name, _sep, mode = text.strip().partition(":")
+        if not name or (mode and mode not in ("ro", "rw")) or (_sep and not mode):
+            raise DockerClientError("volumes_from: %r: expected a container name, optionally followed by :ro or :rw"
+                                    % (spec,))
+        result.append((name, mode or None))
+    return result
+
+
+def parse_links(specs):
+    """``container[:alias]`` items -> list of (container name, alias); raises DockerClientError."""
+    result = []
+    for spec in specs or []:
+        text = "%s" % (spec,)
+        parts = text.strip().split(":")
+        if len(parts) > 2 or not all(parts):
+            raise DockerClientError("links: %r: expected a container name, optionally followed by :alias" % (spec,))
+        result.append((parts[0], parts[-1]))
+    return result
+
+
+def effective_argv(image_config, entrypoint=None, command=None):
+    """The argv a container runs, merged the way the engine merges it with the image's defaults.
+
+    ``entrypoint`` and ``command`` are lists or None (the image's). Giving an
+    entrypoint drops the image's CMD, as the engine does.
+    """
+    config = image_config or {}
+    if entrypoint is not None:
+        return list(entrypoint) + list(command or [])
+    return list(config.get("Entrypoint") or []) + list(command if command is not None else (config.get("Cmd") or []))
+
+
+def labels_match(labels, wanted):
+    """Whether ``labels`` holds every pair of ``wanted``; an empty wanted value matches any value."""
+    labels = labels or {}
+    for key, value in (wanted or {}).items():
+        if key not in labels:
+            return False
+        if value != "" and labels[key] != value:
+            return False
+    return True
+
+
+def container_summary(attrs):
+    """What container_info returns about one container, from its inspect data."""
+    state = attrs.get("State") or {}
+    config = attrs.get("Config") or {}
+    return dict(
+        name=(attrs.get("Name") or "").lstrip("/"),
+        id=attrs.get("Id"),
+        image=config.get("Image"),
+        image_id=attrs.get("Image"),
+        status=state.get("Status"),
+        running=bool(state.get("Running")),
+        labels=dict(config.get("Labels") or {}),
+        created=attrs.get("Created"),
+        mounts=[dict(type=m.get("Type"), name=m.get("Name"), source=m.get("Source"), destination=m.get("Destination"),
+                     read_only=not m.get("RW", True)) for m in attrs.get("Mounts") or []],
+    )
+
+
+def list_containers(client, labels=None, name=None, include_stopped=True):
+    """Summaries (see container_summary) of the containers matching, sorted by name.
+
+    ``labels``: every pair must match, an empty value meaning "present with any
+    value". ``name``: the exact container name. ``include_stopped``: also
+    created, exited and dead containers.
+    """
+    if name is not None:
+        attrs = get_container(client, name)
+        found = [attrs] if attrs is not None else []
+    else:
+        filters = {}
+        if labels:
+            filters["label"] = [key if value == "" else "%s=%s" % (key, value) for key, value in sorted(labels.items())]
+        rows = _call("cannot list containers", client.api.containers, all=include_stopped, filters=filters or None)
+        found = []
+        for row in rows:
+            try:
+                found.append(client.api.inspect_container(row["Id"]))
+            except docker_errors.NotFound:  # removed since it was listed
+                continue
+            except Exception as exc:
+                raise DockerClientError("cannot inspect container %s: %s" % (row["Id"][:12], _explain(exc)))
+    result = []
+    for attrs in found:
+        summary = container_summary(attrs)
+        if not include_stopped and not summary["running"]:
+            continue
+        if labels_match(summary["labels"], labels):
+            result.append(summary)
+    return sorted(result, key=lambda item: item["name"])
+
+
+def _oneoff_tail(client, container_id, lines):
+    if lines <= 0:
+        return []
+    try:
+        data = client.api.logs(container_id, stdout=True, stderr=True, tail=lines)
+    except Exception as exc:  # the output is a help, never the reason to fail
+        return ["(output unavailable: %s)" % _explain(exc)]
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    return data.splitlines()[-lines:]
+
+
+def _oneoff_create(client, image, name, command, entrypoint, environment, labels, volumes, volumes_from, links,
+                   network, working_dir, user):
+    api = client.api
+    env = ["%s=%s" % (key, value) for key, value in sorted((environment or {}).items())]
+    user_network = network and network not in ("bridge", "host", "none", "default")
+    link_map = dict(links or [])
+    host_config = api.create_host_config(
+        binds=list(volumes or []) or None,
+        volumes_from=["%s:%s" % (c, m) if m else c for c, m in (volumes_from or [])] or None,
+        links=None if user_network else (link_map or None),
+        network_mode=network or None)
+    networking = None
+    if user_network:
+        networking = api.create_networking_config({network: api.create_endpoint_config(links=link_map or None)})
+    return api.create_container(image, name=name, command=command, entrypoint=entrypoint, environment=env or None,
+                                labels=labels or None, host_config=host_config, networking_config=networking,
+                                working_dir=working_dir or None, user=user or None, detach=True,
+                                use_config_proxy=False)["Id"]
+
+
+def run_oneoff(client, image, command=None, entrypoint=None, environment=None, labels=None, name=None,
+               volumes=None, volumes_from=None, links=None, network=None, working_dir=None, user=None,
+               timeout=600, log_lines=100, clock=time.monotonic):
+    """Run a one-off container of ``image`` to completion and remove it, whatever happens.
+
+    ``command`` / ``entrypoint``: argv lists, or None for the image's.
+    ``environment``: dict, passed to the engine as data (no shell sees it).
+    ``volumes``: ``source:dest[:ro]`` binds; ``volumes_from``: (container,
+    mode or None) pairs; ``links``: (container, alias) pairs; ``name``: None
+    lets the engine pick one. Returns dict(name, id, rc, output, seconds,
+    remove_error): ``rc`` is the exit code (a non-zero one is the caller's
+    business), ``output`` the last ``log_lines`` lines of stdout and stderr.
+    Raises OneOffFailed when the container cannot be created or started, or
+    when it does not finish within ``timeout`` seconds (it is killed then).
+    """
+    try:
+        container_id = _oneoff_create(client, image, name, command, entrypoint, environment, labels, volumes,
+                                      volumes_from, links, network, working_dir, user)
+    except Exception as exc:
+        reason = _explain(exc)
+        raise OneOffFailed("cannot create a one-off container%s from %s: %s"
+                           % (" " + name if name else "", image, reason), "create", reason, name)
+    if not name:
+        name = (inspect_container(client, container_id).get("Name") or "").lstrip("/") or container_id[:12]
+    result = dict(name=name, id=container_id, rc=None, output=[], seconds=0.0, remove_error=None)
+    failure = None
+    try:
+        started = clock()
+        try:
+            client.api.start(container_id)
+        except Exception as exc:
+            reason = _explain(exc)
+            raise OneOffFailed("the one-off container %s could not start: %s" % (name, reason), "start", reason, name,
+                               output=_oneoff_tail(client, container_id, log_lines))
+        try:
+            status = client.api.wait(container_id, timeout=timeout)
+        except Exception as exc:  # the read times out (requests raises one of several types), or the engine went away
+            seconds = round(clock() - started, 2)
+            try:
+                client.api.kill(container_id)
+            except Exception:  # it may have ended meanwhile; removal below forces it anyway
+                pass
+            output = _oneoff_tail(client, container_id, log_lines)
+            if seconds >= timeout * 0.99:
+                raise OneOffFailed("the one-off container %s did not finish within %d s and was killed"
+                                   % (name, timeout), "timeout", None, name, output, seconds)
+            reason = _explain(exc)
+            raise OneOffFailed("lost track of the one-off container %s after %s s: %s" % (name, seconds, reason),
+                               "wait", reason, name, output, seconds)
+        result["seconds"] = round(clock() - started, 2)
+        result["rc"] = status.get("StatusCode")
+        error = (status.get("Error") or {}).get("Message")
+        result["output"] = _oneoff_tail(client, container_id, log_lines)
+        if error:
+            result["output"].append("(engine: %s)" % error)
+        return result
+    except OneOffFailed as exc:
+        failure = exc
+        raise
+    finally:
+        try:
+            client.api.remove_container(container_id, force=True, v=True)
+        except docker_errors.NotFound:
+            pass
+        except Exception as exc:
+            text = "cannot remove the one-off container %s: %s" % (name, _explain(exc))
+            result["remove_error"] = text
+            if failure is not None:
+                failure.remove_error = text
+
+
+# ---- data volumes
+#
+# A stack's data volume is either a data container (created, never started,
+# with an anonymous volume at each path, mounted by others with volumes_from)
+# or a named Docker volume. Neither is ever recreated or emptied. The pure
+# functions decide; the ones taking a client talk to the engine.
+
+DATA_LABELS = {"baton.managed": "true", "baton.kind": "data"}
+DATA_CONTAINER_COMMAND = ["true"]
+
+
+def data_labels(labels):
+    """The user's labels with baton.managed=true and baton.kind=data on top."""
+    result = dict((str(k), str(v)) for k, v in (labels or {}).items())
+    result.update(DATA_LABELS)
+    return result
+
+
+def normalize_data_paths(paths):
+    """Check and normalise the container paths of a data container.
+
+    Every path must be absolute and listed once. Raises DockerClientError
+    naming the offending path; returns the normalised paths in their order.
+    """
+    result = []
+    for path in paths or []:
+        text = "%s" % (path,)
+        if not text.startswith("/"):
+            raise DockerClientError("volumes: %r is not an absolute path (container paths start with /)" % text)
+        if ":" in text:
+            raise DockerClientError("volumes: %r holds a ':'; give container paths only, a data container has "
+                                    "no host bind mounts" % text)
+        norm = os.path.normpath(text)
+        if norm.startswith("//"):
+            norm = "/" + norm.lstrip("/")
+        if norm == "/":
+            raise DockerClientError("volumes: %r is the root directory; a volume must be a directory below /" % text)
+        if norm in result:
+            raise DockerClientError("volumes: %s is listed more than once" % norm)
+        result.append(norm)
+    return result
+
+
+def data_container_mounts(attrs):
+    """{container path: host source path} of a container's inspect data."""
+    return dict((m.get("Destination"), m.get("Source") or "") for m in (attrs or {}).get("Mounts") or []
+                if m.get("Destination"))
+
+
+def data_path_drift(wanted, current):
+    """What differs between the wanted and the mounted container paths: {missing, extra}, or {} when nothing."""
+    wanted_set = set(wanted)
+    current_set = set(current)
+    drift = {}
+    missing = sorted(wanted_set - current_set)
+    extra = sorted(current_set - wanted_set)
+    if missing:
+        drift["missing"] = missing
+    if extra:
+        drift["extra"] = extra
+    return drift
+
+
+def volume_option_drift(attrs, driver, driver_opts):
+    """What differs between an existing named volume and the wanted driver and options, or {}."""
+    drift = {}
+    current_driver = (attrs or {}).get("Driver") or "local"
+    if driver and driver != current_driver:
+        drift["driver"] = current_driver
+    current_opts = (attrs or {}).get("Options") or {}
+    wanted_opts = dict((str(k), str(v)) for k, v in (driver_opts or {}).items())
+    if wanted_opts and wanted_opts != current_opts:
+        drift["driver_opts"] = current_opts
+    return drift
+
+
+def not_a_data_container(attrs):
+    """Why the container in ``attrs`` cannot be used as a data container, or None when it can.
+
+    A container labelled baton.kind=data is one. An unlabelled container is
+    accepted when it is not running and has volumes (a data container made by
+    hand, the way ``docker run --name socks -v /var/run busybox`` leaves one).
+    """
+    labels = ((attrs or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get("baton.kind") == "data":
+        return None
+    if labels.get("baton.kind"):
+        return "it is a baton.kind=%s container, not a data container" % labels["baton.kind"]
+    if is_running(attrs):
+        return "it is running and has no baton.kind=data label"
+    if not data_container_mounts(attrs):
+        return "it has no volumes and no baton.kind=data label"
+    return None
+
+
+def get_volume(client, name):
+    """The inspect data of the named volume ``name``, or None."""
+    try:
+        return client.api.inspect_volume(name)
+    except docker_errors.NotFound:
+        return None
+    except Exception as exc:
+        raise DockerClientError("cannot inspect volume %s: %s" % (name, _explain(exc)))
+
+
+def containers_using_volumes(client, volume_names, exclude=None):
+    """Names of the containers (any state) that mount one of ``volume_names``, except ``exclude`` (an ID)."""
+    names = set()
+    for volume in volume_names:
+        found = _call("cannot list the containers using volume %s" % volume[:24], client.api.containers,
+                      all=True, filters={"volume": volume})
+        for item in found:
+            if exclude and item.get("Id") == exclude:
+                continue
+            names.add((item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/"))
+    return sorted(names)
+
+
+def ensure_image(client, image):
+    """Make sure ``image`` is present locally, pulling it when it is not."""
+    if image_present(client, image):
+        return
+    repository, tag = image, "latest"
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        try:
+            pull_image(client, repository, digest=digest)
+        except DockerClientError as exc:
+            raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
+        return
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, tag = image.rsplit(":", 1)
+    try:
+        pull_image(client, repository, tag=tag)
+    except DockerClientError as exc:
+        raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
+
+
+def create_data_container(client, name, image, paths, labels):
+    """Create (never start) a data container with an anonymous volume at each path; return its inspect data."""
+    try:
+        result = client.api.create_container(
+            image, name=name, command=list(DATA_CONTAINER_COMMAND), volumes=list(paths), labels=labels,
+            host_config=client.api.create_host_config(), use_config_proxy=False, detach=True)
+    except Exception as exc:
+        raise DockerClientError("cannot create data container %s from %s: %s" % (name, image, _explain(exc)))
+    return inspect_container(client, result["Id"])
+
+
+def remove_data_container(client, container_id, remove_volumes=False):
+    """Remove a stopped data container; its anonymous volumes too only with ``remove_volumes``."""
+    try:
+        client.api.remove_container(container_id, v=bool(remove_volumes), force=False)
+    except docker_errors.NotFound:
+        return
+    except Exception as exc:
+        raise DockerClientError("cannot remove data container %s: %s" % (container_id[:12], _explain(exc)))
+
+
+def create_named_volume(client, name, driver, driver_opts, labels):
+    """Create a named volume; return its inspect data."""
+    try:
+        return client.api.create_volume(name=name, driver=driver or "local",
+                                        driver_opts=dict((str(k), str(v)) for k, v in (driver_opts or {}).items())
+                                        or None, labels=labels)
+    except Exception as exc:
+        raise DockerClientError("cannot create volume %s: %s" % (name, _explain(exc)))
+
+
+def remove_named_volume(client, name):
+    try:
+        client.api.remove_volume(name)
+    except docker_errors.NotFound:
+        return
+    except Exception as exc:
+        raise DockerClientError("cannot remove volume %s: %s" % (name, _explain(exc)))

@@ -20,7 +20,8 @@ effective config
     effective configs are compared to decide whether the slot must be replaced.
 
 Keys of both forms: env, labels, ports, volumes, restart_policy,
-restart_retries, command, entrypoint, network, stop_timeout, healthcheck.
+restart_retries, command, entrypoint, network, stop_timeout, healthcheck,
+volumes_from, links, hostname.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,7 +35,8 @@ import re
 import shlex
 
 CONFIG_KEYS = ("image", "env", "labels", "ports", "volumes", "restart_policy", "restart_retries",
-               "command", "entrypoint", "network", "stop_timeout", "healthcheck")
+               "command", "entrypoint", "network", "stop_timeout", "healthcheck", "volumes_from", "links",
+               "hostname")
 RUN_KEYS = CONFIG_KEYS[1:]
 
 LABEL_MANAGED = "baton.managed"
@@ -48,11 +50,13 @@ RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 HEALTHCHECK_KINDS = ("NONE", "CMD", "CMD-SHELL")
 HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period")
 LOCAL_HOSTS = ("localhost", "0.0.0.0", "::1", "::", "ip6-localhost")
+STATES = ("started", "created", "absent")
 
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NS = 1000000000
 
 
@@ -222,6 +226,79 @@ def parse_volumes(specs):
     return sorted(set(volumes))
 
 
+def _format_volumes_from(name, mode):
+    return "%s:ro" % name if mode == "ro" else name
+
+
+def parse_volumes_from(specs):
+    """``container[:ro|rw]`` entries -> sorted canonical list (``name`` or ``name:ro``)."""
+    result = {}
+    for spec in specs:
+        text = str(spec).strip()
+        name, sep, mode = text.partition(":")
+        name = name.lstrip("/")
+        mode = mode if sep else "rw"
+        if mode not in ("ro", "rw"):
+            raise ParamError("volumes_from: %r: mode must be ro or rw, not %r" % (spec, mode))
+        if not _CONTAINER_NAME.match(name):
+            raise ParamError("volumes_from: %r: %r is not a valid container name" % (spec, name))
+        if name in result:
+            raise ParamError("volumes_from: container %s is given more than once" % name)
+        result[name] = _format_volumes_from(name, mode)
+    return sorted(result.values())
+
+
+def parse_links(specs):
+    """``container`` or ``container:alias`` entries -> sorted canonical ``container:alias`` list."""
+    result = {}
+    for spec in specs:
+        text = str(spec).strip()
+        parts = text.split(":")
+        if len(parts) > 2:
+            raise ParamError("links: %r: expected container or container:alias" % (spec,))
+        name = parts[0].lstrip("/")
+        alias = parts[1] if len(parts) == 2 else name
+        if not _CONTAINER_NAME.match(name):
+            raise ParamError("links: %r: %r is not a valid container name" % (spec, name))
+        if not _CONTAINER_NAME.match(alias):
+            raise ParamError("links: %r: %r is not a valid alias (letters, digits, '_', '.', '-'; starting "
+                             "with a letter or digit)" % (spec, alias))
+        if alias in result:
+            raise ParamError("links: alias %s is used more than once" % alias)
+        result[alias] = "%s:%s" % (name, alias)
+    return sorted(result.values())
+
+
+def normalize_hostname(value):
+    """A hostname (RFC 1123), or None for the engine's default (an empty string)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    labels = text.split(".")
+    if len(text) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        raise ParamError("hostname: %r is not a valid hostname (RFC 1123: dot-separated labels of 1-63 lowercase "
+                         "letters, digits and '-', not starting or ending with '-', 253 characters in all)"
+                         % (value,))
+    return text
+
+
+def check_references(desired, slot):
+    """volumes_from and links must name other containers than the slot itself."""
+    own = (slot, slot + PREVIOUS_SUFFIX)
+    for option, entries in (("volumes_from", desired["volumes_from"]), ("links", desired["links"])):
+        for entry in entries:
+            if entry.split(":", 1)[0] in own:
+                raise ParamError("%s: %r names the slot's own container" % (option, entry))
+    if desired["hostname"] and desired["network"] == "host":
+        raise ParamError("hostname: cannot be set with network=host (the container uses the Docker host's name)")
+
+
+def referenced_containers(desired):
+    """(option, container name) of every container the desired config needs, in a stable order."""
+    return ([("volumes_from", entry.split(":", 1)[0]) for entry in desired["volumes_from"]]
+            + [("links", entry.split(":", 1)[0]) for entry in desired["links"]])
+
+
 def _string_value(param, key, value):
     if isinstance(value, bool):
         raise ParamError("%s: the value of %s is a boolean; quote it (for example '%s') so the "
@@ -340,25 +417,35 @@ def explicit_from_params(params):
         stop_timeout=params.get("stop_timeout"),
         healthcheck=normalize_healthcheck(params.get("healthcheck")),
         healthcheck_set=params.get("healthcheck") is not None,
+        volumes_from=None if params.get("volumes_from") is None else parse_volumes_from(params["volumes_from"]),
+        links=None if params.get("links") is None else parse_links(params["links"]),
+        hostname=normalize_hostname(params.get("hostname")),
+        hostname_set=params.get("hostname") is not None,
     )
 
 
-def merge_config(requested, carried):
+def first_restart_policy(state):
+    """Restart policy of a first deploy: a created template container must not restart after it ran."""
+    return "no" if state == "created" else DEFAULT_RESTART_POLICY
+
+
+def merge_config(requested, carried, restart_policy=DEFAULT_RESTART_POLICY):
     """Desired explicit config: what the task sets wins, the rest comes from the slot.
 
     ``carried`` is the explicit config of the container now in the slot, or None
     on the first deploy (then unset keys take their defaults: nothing extra,
-    restart policy unless-stopped). A list or dict option given in the task
+    restart policy ``restart_policy``). A list or dict option given in the task
     replaces the slot's whole setting (env: {} drops every carried variable);
     command or entrypoint given as an empty list go back to the image's.
     """
-    base = carried or dict(env={}, labels={}, ports=[], volumes=[], restart_policy=DEFAULT_RESTART_POLICY,
+    base = carried or dict(env={}, labels={}, ports=[], volumes=[], restart_policy=restart_policy,
                            restart_retries=0, command=None, entrypoint=None, network=None,
-                           stop_timeout=None, healthcheck=None)
+                           stop_timeout=None, healthcheck=None, volumes_from=[], links=[], hostname=None)
     desired = {}
-    for key in ("env", "labels", "ports", "volumes", "restart_policy", "network", "stop_timeout"):
+    for key in ("env", "labels", "ports", "volumes", "restart_policy", "network", "stop_timeout",
+                "volumes_from", "links"):
         desired[key] = requested[key] if requested.get(key) is not None else base[key]
-    for key in ("command", "entrypoint", "healthcheck"):
+    for key in ("command", "entrypoint", "healthcheck", "hostname"):
         desired[key] = requested[key] if requested.get(key + "_set") else base[key]
     if requested.get("restart_retries") is not None:
         if desired["restart_policy"] != "on-failure":
@@ -373,6 +460,8 @@ def merge_config(requested, carried):
     desired["labels"] = dict(desired["labels"])
     desired["ports"] = list(desired["ports"])
     desired["volumes"] = list(desired["volumes"])
+    desired["volumes_from"] = list(desired["volumes_from"])
+    desired["links"] = list(desired["links"])
     return desired
 
 
@@ -418,6 +507,44 @@ def volumes_from_host_config(host_config):
         src, dst = mount["Source"], mount.get("Target")
         result.add("%s:%s:ro" % (src, dst) if mount.get("ReadOnly") else "%s:%s" % (src, dst))
     return sorted(result)
+
+
+def volumes_from_engine(entries):
+    """HostConfig.VolumesFrom -> canonical sorted list (``name`` or ``name:ro``)."""
+    result = set()
+    for entry in entries or []:
+        name, _sep, mode = entry.partition(":")
+        result.add(_format_volumes_from(name.lstrip("/"), "ro" if "ro" in mode.split(",") else "rw"))
+    return sorted(result)
+
+
+def links_from_engine(entries):
+    """Link entries -> canonical sorted ``target:alias`` list.
+
+    HostConfig.Links (default bridge) holds ``/target:/self/alias``; an endpoint's
+    Links (user-defined network) holds ``target:alias``.
+    """
+    result = set()
+    for entry in entries or []:
+        target, sep, alias = entry.partition(":")
+        target = target.lstrip("/")
+        alias = alias.rstrip("/").rsplit("/", 1)[-1] if sep else target
+        result.add("%s:%s" % (target, alias or target))
+    return sorted(result)
+
+
+def hostname_from_engine(attrs):
+    """Config.Hostname, or None when it is the engine's default (the ID's first 12 characters)."""
+    config = attrs.get("Config") or {}
+    mode = (attrs.get("HostConfig") or {}).get("NetworkMode") or ""
+    hostname = config.get("Hostname") or None
+    if hostname and config.get("Domainname"):
+        hostname = "%s.%s" % (hostname, config["Domainname"])
+    if hostname is None or mode == "host" or mode.startswith("container:"):
+        return None
+    if hostname == (attrs.get("Id") or "")[:12]:
+        return None
+    return hostname
 
 
 def healthcheck_from_engine(data):
@@ -485,6 +612,11 @@ def effective_from_container(attrs):
         network=network_from_engine(host.get("NetworkMode")),
         stop_timeout=config.get("StopTimeout"),
         healthcheck=healthcheck_from_engine(config.get("Healthcheck")),
+        volumes_from=volumes_from_engine(host.get("VolumesFrom")),
+        links=links_from_engine(list(host.get("Links") or []) + [
+            link for endpoint in ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            for link in (endpoint or {}).get("Links") or []]),
+        hostname=hostname_from_engine(attrs),
     )
 
 
@@ -514,6 +646,7 @@ def explicit_from_container(attrs, image_config):
         command=command, entrypoint=entrypoint,
         network=None if network == "bridge" else network,
         stop_timeout=current["stop_timeout"], healthcheck=healthcheck,
+        volumes_from=current["volumes_from"], links=current["links"], hostname=current["hostname"],
     )
 
 
@@ -536,6 +669,8 @@ def effective_config(explicit, image_config, slot):
         command=command, entrypoint=entrypoint,
         network=explicit["network"] or "bridge", stop_timeout=explicit["stop_timeout"],
         healthcheck=merge_healthcheck(explicit["healthcheck"], image["healthcheck"]),
+        volumes_from=sorted(explicit["volumes_from"]), links=sorted(explicit["links"]),
+        hostname=explicit["hostname"],
     )
 
 
@@ -552,22 +687,51 @@ def create_labels(explicit_labels, slot, ref):
 
 # ---------------------------------------------------------------- decisions
 
-def recovery_action(slot, previous):
+def recovery_action(slot, previous, state="started"):
     """What to do with a container left aside by an interrupted swap.
 
     slot / previous: None when absent, else a dict with ``running``.
     Returns None, ``restore`` (no container in the slot: put the previous one
-    back and start it), ``discard`` (the slot's container runs: the previous one
-    is stale, remove it) or ``replace`` (the slot's container does not run:
-    remove it, then restore the previous one).
+    back, and start it when ``state`` is started), ``discard`` (the slot's
+    container runs, or ``state`` is created where not running is normal: the
+    previous one is stale, remove it) or ``replace`` (the slot's container does
+    not run: remove it, then restore the previous one).
     """
     if previous is None:
         return None
     if slot is None:
         return "restore"
-    if slot.get("running"):
+    if slot.get("running") or state == "created":
         return "discard"
     return "replace"
+
+
+def slot_action(state, update, exists, running, outdated):
+    """What to do with the slot's container (after any recovery).
+
+    exists / running: about the container that is (or is put back) in the slot;
+    outdated: its image or configuration is not the wanted one. Returns
+    ``none``, ``create`` (the slot is empty), ``replace`` (a new container takes
+    its place), ``start`` (start it as it is) or ``remove``.
+    """
+    if state == "absent":
+        return "remove" if exists else "none"
+    if not exists:
+        return "create"
+    if state == "started":
+        if update and (outdated or not running):  # a stopped slot gets a fresh, health-checked container
+            return "replace"
+        return "start" if not running else "none"
+    return "replace" if update and outdated else "none"
+
+
+def reported_action(action, recovery):
+    """The ``action`` return value: a change of the slot's container first, then a recovery."""
+    if action in ("create", "replace", "remove"):
+        return action
+    if recovery:
+        return "recover"
+    return action
 
 
 def health_mode(url, healthcheck):

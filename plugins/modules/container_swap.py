@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - A slot is a container name. The module replaces the container in the slot with one created from O(image), keeping
     the slot's run configuration (published ports, env, volumes, labels, restart policy, command, entrypoint, network,
-    stop timeout, Docker healthcheck) except for the options the task sets.
+    stop timeout, Docker healthcheck, volumes_from, links, hostname) except for the options the task sets.
   - On the first deploy (no container called O(name)) it creates the slot from the options.
   - "The swap: check that the image is present or can be pulled (and every other pre-check) before anything changes;
     rename the running container to C(<name>.baton-previous); create the new container in the slot; stop the old one
@@ -34,6 +34,15 @@ description:
     container is renamed back into the slot and started; when the slot's container runs, the previous one is stale and
     is removed; when the slot's container exists but does not run, it is removed and the previous one is put back.
     The recovery is done as part of the next run, after the pre-checks, and reported in RV(recovery)."
+  - "With O(state=created) the slot holds a container that is created but not started (a template that something else
+    runs later): not running is its normal state, so an up-to-date container is left as it is whether it runs or not;
+    when its image or configuration differ, it is stopped gracefully if it runs, removed, and a new container is
+    created in its place. Nothing is started and nothing is health-checked."
+  - "With O(state=absent) the slot's container is stopped gracefully (its stop signal, then SIGKILL after its stop
+    timeout) and removed, and so is a C(<name>.baton-previous) container. O(image) is not needed."
+  - "With O(update=false) a container already in the slot is kept whatever its image and configuration; with
+    O(state=started) it is started (and health-checked, see O(health)) when it does not run. Only an empty slot gets a
+    new container. The image is looked up or pulled only when a container is created."
   - Every container the module creates carries the labels C(baton.managed=true), C(baton.slot=<name>) and
     C(baton.image=<image>). A slot container without C(baton.managed=true) (created by other means) is replaced once
     so that it carries them; C(baton.image) never causes a replacement on its own.
@@ -64,8 +73,24 @@ options:
   image:
     description:
       - Image to run, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
+      - Required when O(state) is V(started) or V(created); not used with V(absent).
     type: str
-    required: true
+  state:
+    description:
+      - V(started) runs the slot's container, replacing it when its image or configuration differ, with health check
+        and rollback.
+      - V(created) keeps a created, not started, container in the slot (see the description); O(health) is not used.
+      - V(absent) stops the slot's container gracefully and removes it.
+    type: str
+    default: started
+    choices: [started, created, absent]
+  update:
+    description:
+      - Whether a container already in the slot is replaced when its image or configuration differ.
+      - With V(false) it is kept as it is (and started when O(state=started) and it does not run); only an empty slot
+        gets a new container.
+    type: bool
+    default: true
   ports:
     description:
       - Published ports, each C(host:container), C(ip:host:container) or C([ipv6]:host:container), with an optional
@@ -97,9 +122,33 @@ options:
     description:
       - Labels of the container. The C(baton.*) labels the module sets itself cannot be given.
     type: dict
+  volumes_from:
+    description:
+      - Containers whose volumes the container mounts (a data container, for instance), each C(name) or C(name:ro) or
+        C(name:rw) (default rw).
+      - Each named container must exist (it need not run), else the task fails before anything changes. The slot's
+        own name cannot be given.
+    type: list
+    elements: str
+  links:
+    description:
+      - Legacy Docker links, each C(name) or C(name:alias) (the alias defaults to the name). The container reaches the
+        linked one under the alias.
+      - Each linked container must exist, and run when a container is to be started, else the task fails before
+        anything changes.
+      - On a user-defined O(network) the links are set on the container's endpoint in that network.
+    type: list
+    elements: str
+  hostname:
+    description:
+      - Host name of the container, a valid RFC 1123 name (dot-separated labels of lowercase letters, digits and C(-)).
+      - Without it the engine uses the first 12 characters of the container ID; an empty string goes back to that.
+      - Cannot be set with O(network=host).
+    type: str
   restart_policy:
     description:
-      - Restart policy. On the first deploy the default is V(unless-stopped).
+      - Restart policy. On the first deploy the default is V(unless-stopped), or V(no) with O(state=created) (a
+        template container that something else runs must not restart once it has run).
     type: str
     choices: ['no', always, on-failure, unless-stopped]
   restart_retries:
@@ -195,7 +244,11 @@ notes:
   - The host-port pre-check binds each requested port for a moment and also asks the engine which containers publish
     it; the bind is skipped when O(docker_host) is not a local socket.
   - Only the settings listed as options are carried to the new container. Other settings of a container created by
-    other means (memory limits, user, hostname...) are not.
+    other means (memory limits, user, DNS...) are not.
+  - O(health) and the host-port pre-check apply when a container is started (O(state=started)), not with
+    O(state=created) or O(state=absent).
+  - Links are resolved when the container starts; a container linked to the slot keeps pointing at the container it
+    was linked to when that one is replaced. Prefer a user-defined O(network) for new stacks.
   - The old container's host ports are free from the moment it stops until the new one starts; put a load balancer in
     front (and drain the slot first) for zero downtime.
 seealso:
@@ -241,6 +294,29 @@ EXAMPLES = r"""
     image: registry.example.com/shop/app:v2
   register: swap
 
+- name: Keep a created, not started, template container of the report job (a scheduler runs it)
+  baton.docker.container_swap:
+    name: report-job
+    image: registry.example.com/shop/app:v2
+    state: created
+    command: ["python3", "/app/report.py"]
+    volumes_from:
+      - static:ro
+    links:
+      - db:database
+    hostname: report-job.shop
+
+- name: Start the load balancer if it is not running, never replace it on a deploy
+  baton.docker.container_swap:
+    name: haproxy0
+    image: registry.example.com/shop/haproxy:2.6
+    update: false
+
+- name: Remove a replica that is no longer wanted
+  baton.docker.container_swap:
+    name: app2
+    state: absent
+
 - name: Show how long the new container took
   ansible.builtin.debug:
     msg: "{{ swap.container.new_id }} healthy after {{ swap.seconds_to_healthy }}s"
@@ -257,6 +333,17 @@ created:
   returned: always
   type: bool
   sample: false
+action:
+  description:
+    - What was done (in check mode, what would be done) with the slot.
+    - V(none) nothing; V(create) a container was created in the empty slot; V(replace) a new container took the place
+      of the slot's container; V(recover) only the recovery from an interrupted run (see RV(recovery)) was done;
+      V(start) the slot's container was started as it is (O(update=false)); V(remove) the slot's containers were
+      removed (O(state=absent)).
+  returned: always
+  type: str
+  choices: [none, create, replace, recover, start, remove]
+  sample: replace
 rolled_back:
   description: Whether the new container failed and the old one was put back into the slot.
   returned: always
@@ -288,7 +375,7 @@ container:
     new_id:
       description:
         - ID of the container in the slot after the run (the old one when nothing changed or after a rollback).
-        - V(null) in check mode when a new container would be created.
+        - V(null) in check mode when a new container would be created, and with O(state=absent).
       type: str
       returned: always
       sample: 9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c
@@ -313,7 +400,9 @@ image:
       returned: always
       sample: sha256:bd6c94ae805ab4aad4d42e5d84232174fa4cb23e7b39914752dec54e1bfcb99c
     new_id:
-      description: Image ID of O(image); V(null) in check mode when it would be pulled.
+      description:
+        - Image ID of O(image); V(null) in check mode when it would be pulled, and when the image was not needed
+          (O(state=absent), or O(update=false) with a container in the slot).
       type: str
       returned: always
       sample: sha256:a9fffb64a1de7e5d9f5b6c8f2f0d1c3b4a5e6f708192a3b4c5d6e7f8091a2b3c
@@ -323,13 +412,15 @@ image:
       returned: always
       sample: registry.example.com/shop/app@sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
     new_digest:
-      description: A repository digest of the new image, preferring the one of the repository in O(image).
+      description:
+        - A repository digest of the new image, preferring the one of the repository in O(image); V(null) when
+          RV(image.new_id) is.
       type: str
       returned: always
       sample: registry.example.com/shop/app@sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
 seconds_to_healthy:
-  description: Seconds from the start of the new container until it proved healthy.
-  returned: when a new container was started and proved healthy
+  description: Seconds from the start of the new (or, with RV(action=start), the kept) container until it proved healthy.
+  returned: when a container was started and proved healthy
   type: float
   sample: 2.13
 logs:
@@ -339,7 +430,10 @@ logs:
   elements: str
   sample: ["demo broken listening on :8000 (broken)", "error: configuration invalid, health check will fail"]
 diff:
-  description: Image and slot configuration before and after, env values masked as C(sha256:<prefix>).
+  description:
+    - Image, slot configuration and container status (C(state)) before and after, env values masked as
+      C(sha256:<prefix>).
+    - With O(state=absent), C(after) is empty.
   returned: when run with --diff
   type: dict
   sample:
@@ -381,6 +475,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noq
     check_health_url_port,
     check_non_negative,
     check_positive,
+    check_references,
     check_slot_name,
     config_differences,
     create_labels,
@@ -389,6 +484,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noq
     effective_from_container,
     explicit_from_container,
     explicit_from_params,
+    first_restart_policy,
     health_mode,
     image_ref,
     merge_config,
@@ -396,7 +492,10 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noq
     parse_image_ref,
     ports_to_check,
     recovery_action,
+    referenced_containers,
     repo_digest,
+    reported_action,
+    slot_action,
     tail_text,
 )
 
@@ -413,9 +512,15 @@ class ContainerSwap(object):
         self.params = module.params
         self.name = self.params["name"]
         self.previous_name = self.name + PREVIOUS_SUFFIX
+        self.state = self.params["state"]
+        self.update = self.params["update"]
         self.health = self.params["health"]
         self.client = None
-        self.result = dict(changed=False, created=False, rolled_back=False, recovery=None,
+        self.ref = None
+        self.requested = None
+        self.url = None
+        self.stopped_links = []
+        self.result = dict(changed=False, created=False, rolled_back=False, recovery=None, action="none",
                            container=dict(name=self.name, old_id=None, new_id=None),
                            image=dict(ref=None, old_ref=None, old_id=None, new_id=None, old_digest=None,
                                       new_digest=None))
@@ -426,15 +531,17 @@ class ContainerSwap(object):
         """Everything that can be refused without the engine."""
         params = self.params
         check_slot_name(self.name)
-        self.repository, self.tag, self.digest = parse_image_ref(params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
-        self.result["image"]["ref"] = self.ref
         check_non_negative({"stop_timeout": params["stop_timeout"], "restart_retries": params["restart_retries"],
                             "log_lines": params["log_lines"]})
         check_positive({"api_timeout": params["api_timeout"], "health.interval": self.health["interval"],
                         "health.timeout": self.health["timeout"], "health.retries": self.health["retries"]})
         if not 100 <= self.health["status"] <= 599:
             raise ParamError("health.status: %d is not an HTTP status code" % self.health["status"])
+        if self.state == "absent":
+            return
+        self.repository, self.tag, self.digest = parse_image_ref(params["image"])
+        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.result["image"]["ref"] = self.ref
         auth = params["pull_auth"]
         if auth and auth.get("registry"):
             registry = _registry_of(self.repository)
@@ -442,8 +549,7 @@ class ContainerSwap(object):
                 raise ParamError("pull_auth.registry: %s is not the registry of image %s (%s)"
                                  % (auth["registry"], self.ref, registry))
         self.requested = explicit_from_params(params)
-        self.url = None
-        if self.health["url"]:
+        if self.health["url"] and self.state == "started":
             self.url = self.health["url"].strip()
             _scheme, self.url_host, self.url_port, _path = parse_health_url(self.url)
 
@@ -456,6 +562,14 @@ class ContainerSwap(object):
                 raise ParamError("health.url: the host %s of %s does not resolve: %s" % (self.url_host, self.url, problem))
         if desired["network"] and not network_exists(self.client, desired["network"]):
             raise ParamError("network: there is no Docker network called %s" % desired["network"])
+        for option, name in referenced_containers(desired):
+            target = get_container(self.client, name)
+            if target is None:
+                raise ParamError("%s: there is no container called %s" % (option, name))
+            if option == "links" and not is_running(target):
+                self.stopped_links.append(name)
+        if self.state != "started":  # a container that is only created binds no host port
+            return
         wanted = ports_to_check(desired["ports"], held_ports)
         if not wanted:
             return
@@ -506,77 +620,121 @@ class ContainerSwap(object):
 
         slot = get_container(self.client, self.name)
         previous = get_container(self.client, self.previous_name)
-        action = recovery_action(_brief(slot), _brief(previous))
-        current = previous if action in ("restore", "replace") else slot
+        if self.state == "absent":
+            return self.remove(slot, previous)
+        recovery = recovery_action(_brief(slot), _brief(previous), self.state)
+        current = previous if recovery in ("restore", "replace") else slot
+        carried = self.read_old(current)
+        desired = merge_config(self.requested, carried, first_restart_policy(self.state))
+        check_references(desired, self.name)
 
-        old_image = None
-        carried = None
-        if current is not None:
-            old_image = image_attrs(self.client, current["Image"])
-            if old_image is None:
-                self.module.warn("the image %s of container %s is no longer present: its defaults cannot be told "
-                                 "from the slot's own settings, so all of its env, labels, command and healthcheck "
-                                 "are carried over" % (current["Image"], current["Name"].lstrip("/")))
-            carried = explicit_from_container(current, (old_image or {}).get("Config"))
-            self.result["container"]["old_id"] = current["Id"]
-            self.result["image"]["old_id"] = current["Image"]
-            self.result["image"]["old_ref"] = (current.get("Config") or {}).get("Image")
-            self.result["image"]["old_digest"] = repo_digest((old_image or {}).get("RepoDigests"),
-                                                             _repository_of(current))
-        desired = merge_config(self.requested, carried)
+        new_image = None
+        if self.update or current is None:
+            held = [c for c in (slot, previous) if c is not None]
+            held_ports = [spec for c in held if is_running(c) for spec in effective_from_container(c)["ports"]]
+            self.check_environment(desired, [c["Id"] for c in held], held_ports)
+            new_image = self.resolve_image()
+            if new_image is not None:
+                self.result["image"]["new_id"] = new_image["Id"]
+                self.result["image"]["new_digest"] = repo_digest(new_image.get("RepoDigests"), self.repository)
 
-        held = [c for c in (slot, previous) if c is not None]
-        held_ports = [spec for c in held if is_running(c) for spec in effective_from_container(c)["ports"]]
-        self.check_environment(desired, [c["Id"] for c in held], held_ports)
-        new_image = self.resolve_image()
-        if new_image is not None:
-            self.result["image"]["new_id"] = new_image["Id"]
-            self.result["image"]["new_digest"] = repo_digest(new_image.get("RepoDigests"), self.repository)
-
-        swap = self.needs_swap(current, new_image, desired)
+        action = slot_action(self.state, self.update, current is not None, is_running(current),
+                             self.outdated(current, new_image, desired))
+        if self.stopped_links and self.state == "started" and action in ("create", "replace"):
+            raise ParamError("links: container %s does not run; the engine starts a container only when the "
+                             "containers it links to run" % self.stopped_links[0])
         self.result["created"] = current is None
-        self.result["recovery"] = RECOVERY_DONE.get(action)
-        self.result["changed"] = bool(swap or action)
+        self.result["recovery"] = RECOVERY_DONE.get(recovery)
+        self.result["action"] = reported_action(action, recovery)
+        self.result["changed"] = self.result["action"] != "none"
         if self.module._diff:
-            self.result["diff"] = self.diff(current, carried, desired, swap)
-        if not self.result["changed"]:
+            self.result["diff"] = self.diff(current, carried, desired, action)
+        replacing = action in ("create", "replace")
+        if not replacing:
             self.result["container"]["new_id"] = current["Id"]
-            return self.result
-        if self.module.check_mode:
-            if not swap:
-                self.result["container"]["new_id"] = current["Id"]
+        if not self.result["changed"] or self.module.check_mode:
             return self.result
 
-        if action == "discard":
+        if recovery == "discard":
             remove_container(self.client, previous["Id"])
-        elif action == "replace":
+        elif recovery == "replace":
             remove_container(self.client, slot["Id"])
-        if not swap:
-            if action != "discard":  # the running previous container goes back into the slot
+        if replacing and self.state == "created":
+            self.recreate(current, desired)
+        elif replacing:
+            self.swap(current, new_image, desired,
+                      was_running=is_running(current) or recovery in ("restore", "replace"))
+        elif recovery in ("restore", "replace"):  # the previous container goes back into the slot
+            if self.state == "started":
                 self.put_back(current)
-            self.result["container"]["new_id"] = current["Id"]
-            return self.result
-        self.swap(current, new_image, desired, was_running=is_running(current) or action in ("restore", "replace"))
+            else:
+                self.into_slot(current["Id"])
+        elif action == "start":
+            self.start_kept(current)
         return self.result
 
-    def needs_swap(self, current, new_image, desired):
-        if current is None or new_image is None or new_image["Id"] != current["Image"]:
-            return True
-        if not is_running(current):  # a stopped or crash-looping slot gets a fresh, health-checked container
+    def read_old(self, current, warn=True):
+        """Fill the result's old_* values; return the explicit config carried from ``current`` (None if empty)."""
+        if current is None:
+            return None
+        old_image = image_attrs(self.client, current["Image"])
+        if old_image is None and warn:
+            self.module.warn("the image %s of container %s is no longer present: its defaults cannot be told "
+                             "from the slot's own settings, so all of its env, labels, command and healthcheck "
+                             "are carried over" % (current["Image"], current["Name"].lstrip("/")))
+        self.result["container"]["old_id"] = current["Id"]
+        self.result["image"]["old_id"] = current["Image"]
+        self.result["image"]["old_ref"] = (current.get("Config") or {}).get("Image")
+        self.result["image"]["old_digest"] = repo_digest((old_image or {}).get("RepoDigests"),
+                                                         _repository_of(current))
+        return explicit_from_container(current, (old_image or {}).get("Config"))
+
+    def outdated(self, current, new_image, desired):
+        """Whether the slot's container differs from the wanted image or configuration (only when it may be replaced)."""
+        if current is None or not self.update:
+            return False
+        if new_image is None or new_image["Id"] != current["Image"]:
             return True
         wanted = effective_config(desired, new_image.get("Config"), self.name)
         return bool(config_differences(wanted, effective_from_container(current)))
 
-    def diff(self, current, carried, desired, swap):
-        after = dict(image=self.ref, image_id=self.result["image"]["new_id"])
-        after.update(display_config(desired))
-        if current is None:
-            return dict(before={}, after=after)
-        if not swap:
-            return dict(before=dict(after), after=after)
-        before = dict(image=_ref_of(current), image_id=current["Image"])
-        before.update(display_config(carried))
+    def view(self, container, carried):
+        """A container as shown in the diff."""
+        shown = dict(image=_ref_of(container), image_id=container["Image"], status=_status(container))
+        shown.update(display_config(carried))
+        return shown
+
+    def diff(self, current, carried, desired, action):
+        if action in ("create", "replace"):
+            after = dict(image=self.ref, image_id=self.result["image"]["new_id"],
+                         status="running" if self.state == "started" else "created")
+            after.update(display_config(desired))
+            return dict(before={} if current is None else self.view(current, carried), after=after)
+        before = self.view(current, carried)
+        after = dict(before)
+        if self.state == "started":
+            after["status"] = "running"
         return dict(before=before, after=after)
+
+    def remove(self, slot, previous):
+        """state=absent: stop the slot's containers gracefully and remove them."""
+        current = slot if slot is not None else previous
+        carried = self.read_old(current, warn=False)
+        action = slot_action(self.state, self.update, current is not None, False, False)
+        self.result["action"] = action
+        self.result["changed"] = action != "none"
+        self.result["recovery"] = RECOVERY_DONE["discard"] if previous is not None else None
+        if self.module._diff:
+            self.result["diff"] = dict(before={} if current is None else self.view(current, carried), after={})
+        if not self.result["changed"] or self.module.check_mode:
+            return self.result
+        for container in (slot, previous):
+            if container is None:
+                continue
+            if is_running(container):
+                stop_container(self.client, container["Id"], container["Config"].get("StopTimeout"))
+            remove_container(self.client, container["Id"])
+        return self.result
 
     # ------------------------------------------------------------ changes
 
@@ -631,6 +789,48 @@ class ContainerSwap(object):
                 self.module.warn("the new container is healthy but the previous one could not be removed "
                                  "(the next run removes it): %s" % exc)
 
+    def recreate(self, old, desired):
+        """state=created: a new created container takes the place of ``old`` (if any); nothing is started."""
+        aside = False
+        if old is not None and old["Name"].lstrip("/") == self.name:
+            rename_container(self.client, old["Id"], self.previous_name)
+            aside = True
+        labels = create_labels(desired["labels"], self.name, self.ref)
+        try:
+            new_id = create_container(self.client, self.name, self.ref, desired, labels)
+        except DockerClientError:
+            if aside:
+                self.into_slot(old["Id"])
+            raise
+        self.result["container"]["new_id"] = new_id
+        if old is None:
+            return
+        try:
+            if is_running(old):
+                stop_container(self.client, old["Id"], old["Config"].get("StopTimeout"))
+            remove_container(self.client, old["Id"])
+        except DockerClientError as exc:
+            self.module.warn("the new container is created but the previous one could not be removed "
+                             "(the next run removes it): %s" % exc)
+
+    def start_kept(self, container):
+        """update=false: start the slot's container as it is and wait until it proves healthy."""
+        start_container(self.client, container["Id"])
+        try:
+            seconds = self.wait_healthy(container["Id"], self.mode_of(container["Id"]))
+        except UnhealthyError as exc:
+            try:
+                logs = container_logs(self.client, container["Id"], self.params["log_lines"])
+            except DockerClientError as err:
+                logs = ["(logs unavailable: %s)" % err]
+            self.result["logs"] = logs
+            what = ("the container %s in slot %s (%s) was started but is not healthy: %s. It stays in the slot as it "
+                    "is (update=false)." % (container["Id"][:12], self.name, _ref_of(container), exc))
+            if logs:
+                what += " Last %d log line(s):\n%s" % (len(logs), tail_text(logs))
+            raise SwapFailed(what)
+        self.result["seconds_to_healthy"] = round(seconds, 2)
+
     def roll_back(self, old, new_id, was_running, reason):
         """Remove the failed new container, put the old one back; return the SwapFailed to raise."""
         try:
@@ -667,6 +867,10 @@ def _brief(attrs):
     return None if attrs is None else dict(running=is_running(attrs))
 
 
+def _status(attrs):
+    return ((attrs or {}).get("State") or {}).get("Status") or "unknown"
+
+
 def _registry_of(repository):
     first = repository.split("/", 1)[0]
     if "/" in repository and ("." in first or ":" in first or first == "localhost"):
@@ -690,12 +894,17 @@ def _repository_of(container):
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
-        image=dict(type="str", required=True),
+        image=dict(type="str"),
+        state=dict(type="str", default="started", choices=["started", "created", "absent"]),
+        update=dict(type="bool", default=True),
         ports=dict(type="list", elements="str"),
         env=dict(type="dict"),
         secret_env=dict(type="dict", no_log=True),
         volumes=dict(type="list", elements="str"),
         labels=dict(type="dict"),
+        volumes_from=dict(type="list", elements="str"),
+        links=dict(type="list", elements="str"),
+        hostname=dict(type="str"),
         restart_policy=dict(type="str", choices=["no", "always", "on-failure", "unless-stopped"]),
         restart_retries=dict(type="int"),
         command=dict(type="raw"),
@@ -721,7 +930,8 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
     require_docker(module)
     swapper = ContainerSwap(module)
     try:

@@ -518,3 +518,292 @@ def test_a_slot_container_that_never_started_is_replaced_by_the_previous(docker_
     assert attrs["Id"] == old_id and attrs["State"]["Running"] is True
     assert not previous_exists(docker_client, slot)
     assert page(port).startswith("demo v1 ")
+
+
+# ---------------------------------------------------------------- volumes_from, links, hostname
+
+BUSYBOX = "baton-base/busybox:latest"
+
+
+def data_container(client, name, path="/shared"):
+    """A stopped data container with one anonymous volume, as a stack's data_volumes entry."""
+    return client.containers.create(BUSYBOX, command=["true"], name=name, volumes=[path], labels=dict(TEST_LABELS))
+
+
+def sidecar(client, name):
+    """A running container to link to (busybox sleeping; a short stop timeout keeps teardown quick)."""
+    return client.containers.run(BUSYBOX, command=["sleep", "600"], name=name, labels=dict(TEST_LABELS),
+                                 detach=True, stop_signal="SIGKILL")
+
+
+def test_volumes_from_is_carried_to_the_next_image_and_a_change_replaces(docker_client, slot, new_slot, port):
+    data = new_slot()
+    data_container(docker_client, data)
+    first = deploy_v1(slot, port, volumes_from=[data])
+    attrs = inspect(docker_client, slot)
+    assert attrs["HostConfig"]["VolumesFrom"] == [data]
+    written = docker_client.containers.get(slot).exec_run(["sh", "-c", "echo kept > /shared/file"])
+    assert written.exit_code == 0
+
+    result, run = swap(slot, image=V2, health=probe(port))
+    assert (result["changed"], result["action"]) == (True, "replace"), run.output[-3000:]
+    assert result["container"]["new_id"] != first["container"]["new_id"]
+    assert inspect(docker_client, slot)["HostConfig"]["VolumesFrom"] == [data]
+    assert docker_client.containers.get(slot).exec_run(["cat", "/shared/file"]).output == b"kept\n"
+    assert page(port).startswith("demo v2 ")
+    again = swap_result(slot, image=V2, volumes_from=[data + ":rw"], health=probe(port))
+    assert (again["changed"], again["action"]) == (False, "none")
+
+    for check in (True, False):
+        result = swap_result(slot, check=check, diff=True, image=V2, volumes_from=[data + ":ro"], health=probe(port))
+        assert (result["changed"], result["action"]) == (True, "replace")
+        assert (result["diff"]["before"]["volumes_from"], result["diff"]["after"]["volumes_from"]) == (
+            [data], [data + ":ro"])
+    attrs = inspect(docker_client, slot)
+    assert attrs["HostConfig"]["VolumesFrom"] == [data + ":ro"]
+    assert docker_client.containers.get(slot).exec_run(["sh", "-c", "echo x > /shared/other"]).exit_code != 0
+    assert swap_result(slot, image=V2, health=probe(port))["changed"] is False
+
+
+def test_links_are_set_carried_and_compared(docker_client, slot, new_slot, port):
+    target = new_slot()
+    sidecar(docker_client, target)
+    deploy_v1(slot, port, links=[target + ":db"])
+    assert inspect(docker_client, slot)["HostConfig"]["Links"] == ["/%s:/%s/db" % (target, slot)]
+    hosts = docker_client.containers.get(slot).exec_run(["cat", "/etc/hosts"]).output.decode()
+    assert any("db" in line.split() for line in hosts.splitlines()), hosts
+
+    result, run = swap(slot, diff=True, image=V2, health=probe(port))
+    assert result["changed"] is True, run.output[-3000:]
+    assert result["diff"]["after"]["links"] == [target + ":db"]
+    assert inspect(docker_client, slot)["HostConfig"]["Links"] == ["/%s:/%s/db" % (target, slot)]
+    again = swap_result(slot, image=V2, links=[target + ":db"], health=probe(port))
+    assert (again["changed"], again["action"]) == (False, "none")
+
+    result = swap_result(slot, image=V2, links=[target], health=probe(port))
+    assert (result["changed"], result["action"]) == (True, "replace")
+    assert inspect(docker_client, slot)["HostConfig"]["Links"] == ["/%s:/%s/%s" % (target, slot, target)]
+
+
+def test_links_on_a_user_defined_network(docker_client, slot, new_slot, port):
+    network = new_slot()
+    docker_client.networks.create(network, labels=dict(TEST_LABELS))
+    try:
+        target = new_slot()
+        docker_client.containers.run(BUSYBOX, command=["sleep", "600"], name=target, network=network,
+                                     labels=dict(TEST_LABELS), detach=True, stop_signal="SIGKILL")
+        deploy_v1(slot, port, network=network, links=[target + ":db"])
+        ping = docker_client.containers.get(slot).exec_run(["getent", "hosts", "db"])
+        assert ping.exit_code == 0, ping.output
+        again = swap_result(slot, image=V1, health=probe(port))
+        assert (again["changed"], again["action"]) == (False, "none")
+        result = swap_result(slot, image=V2, health=probe(port))
+        assert result["changed"] is True
+        assert docker_client.containers.get(slot).exec_run(["getent", "hosts", "db"]).exit_code == 0
+    finally:
+        for name in (slot, target):
+            try:
+                docker_client.containers.get(name).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        docker_client.networks.get(network).remove()
+
+
+def test_hostname_is_set_compared_and_reset(docker_client, slot, port):
+    deploy_v1(slot, port, hostname="app0.baton-test")
+    assert inspect(docker_client, slot)["Config"]["Hostname"] == "app0.baton-test"
+    assert page(port).startswith("demo v1 app0.baton-test")
+
+    for check in (True, False):
+        again = swap_result(slot, check=check, image=V1, hostname="app0.baton-test", health=probe(port))
+        assert (again["changed"], again["action"]) == (False, "none")
+    # left out: carried
+    assert swap_result(slot, image=V1, health=probe(port))["changed"] is False
+
+    result = swap_result(slot, image=V1, hostname="app1.baton-test", health=probe(port))
+    assert (result["changed"], result["action"]) == (True, "replace")
+    assert page(port).startswith("demo v1 app1.baton-test")
+
+    result = swap_result(slot, image=V1, hostname="", health=probe(port))
+    assert result["changed"] is True
+    attrs = inspect(docker_client, slot)
+    assert attrs["Config"]["Hostname"] == attrs["Id"][:12]
+    # the engine's default hostname reads back as unset
+    assert swap_result(slot, image=V1, hostname="", health=probe(port))["changed"] is False
+    assert swap_result(slot, image=V1, health=probe(port))["changed"] is False
+
+
+@pytest.mark.parametrize("option", ["volumes_from", "links"])
+def test_missing_referenced_container_fails_before_anything_changes(docker_client, slot, new_slot, port, option):
+    missing = new_slot()
+    deploy_v1(slot, port)
+    before = inspect(docker_client, slot)
+    for check in (True, False):
+        result = swap_result(slot, check=check, image=V2, health=probe(port), **{option: [missing]})
+        assert result["failed"] is True
+        assert result["changed"] is False
+        assert result["msg"] == "%s: there is no container called %s" % (option, missing)
+    after = inspect(docker_client, slot)
+    assert (after["Id"], after["State"]["StartedAt"], after["State"]["Running"]) == (
+        before["Id"], before["State"]["StartedAt"], True)
+    assert page(port).startswith("demo v1 ")
+
+    empty = new_slot()
+    result = swap_result(empty, image=V1, labels=TEST_LABELS, **{option: [missing]})
+    assert result["failed"] is True and result["msg"].endswith("there is no container called %s" % missing)
+    assert inspect(docker_client, empty) is None
+
+
+def test_link_to_a_stopped_container_fails_before_anything_changes(docker_client, slot, new_slot, port):
+    target = new_slot()
+    data_container(docker_client, target)
+    result = swap_result(slot, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                         links=[target], health=probe(port))
+    assert result["failed"] is True
+    assert result["msg"].startswith("links: container %s does not run" % target)
+    assert inspect(docker_client, slot) is None
+
+
+# ---------------------------------------------------------------- state=created
+
+def test_state_created_creates_without_starting_is_idempotent_and_replaces(docker_client, slot, new_slot):
+    data = new_slot()
+    data_container(docker_client, data)
+    args = dict(image=V1, state="created", labels=TEST_LABELS, command=["python3", "-c", "print('report done')"],
+                volumes_from=[data + ":ro"], hostname="report-job")
+
+    result = swap_result(slot, check=True, diff=True, **args)
+    assert (result["changed"], result["action"], result["created"]) == (True, "create", True)
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["status"] == "created"
+    assert inspect(docker_client, slot) is None
+
+    result, run = swap(slot, **args)
+    assert (result["changed"], result["action"]) == (True, "create"), run.output[-3000:]
+    assert "seconds_to_healthy" not in result
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == result["container"]["new_id"]
+    assert attrs["State"]["Status"] == "created"
+    assert attrs["HostConfig"]["VolumesFrom"] == [data + ":ro"]
+    assert attrs["Config"]["Hostname"] == "report-job"
+    assert attrs["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
+    first_id = attrs["Id"]
+
+    for check in (True, False):
+        again = swap_result(slot, check=check, **args)
+        assert (again["changed"], again["action"]) == (False, "none")
+        assert again["container"]["new_id"] == first_id
+
+    # the scheduler ran it: it exited, which is normal for a created slot
+    docker_client.api.start(first_id)
+    assert docker_client.api.wait(first_id, timeout=30)["StatusCode"] == 0
+    again = swap_result(slot, **args)
+    assert (again["changed"], again["action"]) == (False, "none")
+
+    newer = dict(args, image=V2)
+    result = swap_result(slot, check=True, **newer)
+    assert (result["changed"], result["action"]) == (True, "replace")
+    assert inspect(docker_client, slot)["Id"] == first_id
+    result = swap_result(slot, **newer)
+    assert (result["changed"], result["action"], result["created"]) == (True, "replace", False)
+    attrs = inspect(docker_client, slot)
+    assert attrs["Id"] == result["container"]["new_id"] != first_id
+    assert attrs["State"]["Status"] == "created"
+    assert attrs["Config"]["Image"] == V2
+    assert inspect(docker_client, first_id) is None
+    assert not previous_exists(docker_client, slot)
+    assert swap_result(slot, **newer)["changed"] is False
+
+
+def test_state_created_replaces_a_running_container_without_starting_the_new_one(docker_client, slot, port):
+    old_id = deploy_v1(slot, port)["container"]["new_id"]
+    result = swap_result(slot, image=V1, state="created")
+    assert (result["changed"], result["action"]) == (False, "none")
+    result = swap_result(slot, image=V2, state="created")
+    assert (result["changed"], result["action"]) == (True, "replace")
+    assert inspect(docker_client, old_id) is None
+    attrs = inspect(docker_client, slot)
+    assert attrs["State"]["Status"] == "created"
+    assert attrs["HostConfig"]["PortBindings"] == {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+
+
+# ---------------------------------------------------------------- state=absent
+
+def die_events(client, container_id, since, until):
+    return [e for e in client.events(since=since, until=until, decode=True,
+                                     filters={"container": container_id, "event": ["kill", "die"]})]
+
+
+def test_state_absent_stops_gracefully_and_removes(docker_client, slot, port):
+    import time
+    old_id = deploy_v1(slot, port, stop_timeout=10)["container"]["new_id"]
+    stale = docker_client.containers.create(V1, name=slot + ".baton-previous", labels=dict(TEST_LABELS))
+
+    result = swap_result(slot, check=True, diff=True, state="absent")
+    assert (result["changed"], result["action"], result["recovery"]) == (True, "remove", "discarded")
+    assert result["diff"]["after"] == {}
+    assert result["diff"]["before"]["image"] == V1
+    assert result["diff"]["before"]["ports"] == ["127.0.0.1:%d:8000/tcp" % port]
+    assert inspect(docker_client, slot)["State"]["Running"] is True
+
+    since = int(time.time()) - 1
+    result, run = swap(slot, state="absent")
+    until = int(time.time()) + 1
+    assert (result["changed"], result["action"], result["failed"]) == (True, "remove", False), run.output[-3000:]
+    assert result["container"] == dict(name=slot, old_id=old_id, new_id=None)
+    assert inspect(docker_client, slot) is None
+    assert inspect(docker_client, stale.id) is None
+    events = die_events(docker_client, old_id, since, until)
+    kills = [e["Actor"]["Attributes"]["signal"] for e in events if e["Action"] == "kill"]
+    exits = [e["Actor"]["Attributes"]["exitCode"] for e in events if e["Action"] == "die"]
+    assert kills == ["15"]  # SIGTERM only, no SIGKILL
+    assert exits == ["0"]
+
+    for check in (True, False):
+        again = swap_result(slot, check=check, diff=True, state="absent")
+        assert (again["changed"], again["action"], again["recovery"]) == (False, "none", None)
+        assert again["diff"] == dict(before={}, after={})
+
+
+# ---------------------------------------------------------------- update=false
+
+def test_update_false_keeps_an_outdated_container_and_starts_a_stopped_one(docker_client, slot, port):
+    old_id = deploy_v1(slot, port, env={"FOO": "one"})["container"]["new_id"]
+    started_at = inspect(docker_client, slot)["State"]["StartedAt"]
+
+    for check in (True, False):
+        result = swap_result(slot, check=check, image=V2, env={"FOO": "two"}, update=False, health=probe(port))
+        assert (result["changed"], result["action"]) == (False, "none")
+        assert result["container"]["new_id"] == old_id
+    # the image is not needed when nothing is created
+    result = swap_result(slot, image="baton-demo/app:v9", update=False, health=probe(port))
+    assert (result["changed"], result["failed"]) == (False, False)
+    attrs = inspect(docker_client, slot)
+    assert (attrs["Id"], attrs["State"]["StartedAt"]) == (old_id, started_at)
+    assert page(port).startswith("demo v1 ")
+
+    docker_client.api.stop(old_id, timeout=10)
+    result = swap_result(slot, check=True, diff=True, image=V2, update=False, health=probe(port))
+    assert (result["changed"], result["action"]) == (True, "start")
+    assert (result["diff"]["before"]["status"], result["diff"]["after"]["status"]) == ("exited", "running")
+    assert inspect(docker_client, slot)["State"]["Running"] is False
+
+    result = swap_result(slot, image=V2, update=False, health=probe(port))
+    assert (result["changed"], result["action"], result["failed"]) == (True, "start", False)
+    assert result["container"]["new_id"] == old_id
+    assert result["seconds_to_healthy"] >= 0
+    assert inspect(docker_client, slot)["State"]["Running"] is True
+    assert page(port).startswith("demo v1 ")
+    assert env_of(docker_client, slot)["FOO"] == "one"
+
+    again = swap_result(slot, image=V2, update=False, health=probe(port))
+    assert (again["changed"], again["action"]) == (False, "none")
+
+
+def test_update_false_creates_in_an_empty_slot(docker_client, slot, port):
+    result = swap_result(slot, image="baton-demo/app:v9", update=False, labels=TEST_LABELS)
+    assert result["failed"] is True
+    assert result["msg"].startswith("image baton-demo/app:v9 is not present locally")
+    result, run = swap(slot, image=V1, update=False, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
+                       health=probe(port))
+    assert (result["changed"], result["action"], result["created"]) == (True, "create", True), run.output[-3000:]
+    assert page(port).startswith("demo v1 ")

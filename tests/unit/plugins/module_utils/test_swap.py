@@ -3,7 +3,8 @@
 IMAGE_V1 / IMAGE_V2 are the Config blocks of ``docker image inspect`` of the
 demo images (scripts/build_images.sh); CONTAINER_V1 is ``docker inspect`` of a
 container the engine (20.10) created from v1 with env FOO, a published port,
-a bind mount, restart policy unless-stopped and a stop timeout.
+a bind mount, restart policy unless-stopped and a stop timeout (no hostname
+given: the engine set the ID's first 12 characters).
 """
 
 import copy
@@ -36,6 +37,8 @@ CONTAINER_V1 = {
         "Cmd": ["python3", "/app/server.py"],
         "Entrypoint": None,
         "Healthcheck": IMAGE_HEALTH,
+        "Hostname": "6278238f84af",
+        "Domainname": "",
         "Image": "baton-demo/app:v1",
         "Labels": {"baton.source-sha": "eec1848c8e6f491f", "baton.test": "1", "baton.managed": "true",
                    "baton.slot": "app-a", "baton.image": "baton-demo/app:v1"},
@@ -46,25 +49,30 @@ CONTAINER_V1 = {
         "PortBindings": {"8000/tcp": [{"HostIp": "", "HostPort": "8081"}]},
         "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
         "NetworkMode": "default",
+        "VolumesFrom": None,
+        "Links": None,
     },
+    "NetworkSettings": {"Networks": {"bridge": {"Links": None, "IPAddress": "172.17.0.2"}}},
 }
 
 CARRIED_V1 = dict(env={"FOO": "bar"}, labels={"baton.test": "1"}, ports=["8081:8000/tcp"], volumes=["/srv/data:/data:ro"],
                   restart_policy="unless-stopped", restart_retries=0, command=None, entrypoint=None, network=None,
-                  stop_timeout=5, healthcheck=None)
+                  stop_timeout=5, healthcheck=None, volumes_from=[], links=[], hostname=None)
 
 
 def nothing_requested(**overrides):
     requested = dict(env=None, labels=None, ports=None, volumes=None, restart_policy=None, restart_retries=None,
                      command=None, command_set=False, entrypoint=None, entrypoint_set=False, network=None,
-                     stop_timeout=None, healthcheck=None, healthcheck_set=False)
+                     stop_timeout=None, healthcheck=None, healthcheck_set=False, volumes_from=None, links=None,
+                     hostname=None, hostname_set=False)
     requested.update(overrides)
     return requested
 
 
 def params(**overrides):
     base = dict(env=None, secret_env=None, labels=None, ports=None, volumes=None, restart_policy=None,
-                restart_retries=None, command=None, entrypoint=None, network=None, stop_timeout=None, healthcheck=None)
+                restart_retries=None, command=None, entrypoint=None, network=None, stop_timeout=None, healthcheck=None,
+                volumes_from=None, links=None, hostname=None)
     base.update(overrides)
     return base
 
@@ -214,6 +222,102 @@ def test_parse_volumes_refuses_a_destination_twice():
         sw.parse_volumes(["/a:/data", "b:/data:ro"])
 
 
+@pytest.mark.parametrize("specs, expected", [
+    (["data"], ["data"]),
+    (["data:rw", "static:ro"], ["data", "static:ro"]),
+    (["static:ro", "/data"], ["data", "static:ro"]),
+    ([" socks "], ["socks"]),
+    ([], []),
+])
+def test_parse_volumes_from(specs, expected):
+    assert sw.parse_volumes_from(specs) == expected
+
+
+@pytest.mark.parametrize("specs, message", [
+    (["data:z"], "volumes_from: 'data:z': mode must be ro or rw, not 'z'"),
+    (["data:ro:rw"], "volumes_from: 'data:ro:rw': mode must be ro or rw, not 'ro:rw'"),
+    ([":ro"], "volumes_from: ':ro': '' is not a valid container name"),
+    (["my data"], "volumes_from: 'my data': 'my data' is not a valid container name"),
+    (["data", "data:ro"], "volumes_from: container data is given more than once"),
+])
+def test_parse_volumes_from_refuses(specs, message):
+    with pytest.raises(sw.ParamError) as err:
+        sw.parse_volumes_from(specs)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("specs, expected", [
+    (["db"], ["db:db"]),
+    (["db:database", "redis"], ["db:database", "redis:redis"]),
+    (["/db:database"], ["db:database"]),
+    (["app0:app", "app1:backup"], ["app0:app", "app1:backup"]),
+    ([], []),
+])
+def test_parse_links(specs, expected):
+    assert sw.parse_links(specs) == expected
+
+
+@pytest.mark.parametrize("specs, message", [
+    (["db:a:b"], "links: 'db:a:b': expected container or container:alias"),
+    (["bad name"], "links: 'bad name': 'bad name' is not a valid container name"),
+    (["db:-alias"], "links: 'db:-alias': '-alias' is not a valid alias"),
+    (["db:"], "links: 'db:': '' is not a valid alias"),
+    (["db:store", "cache:store"], "links: alias store is used more than once"),
+    (["db", "db"], "links: alias db is used more than once"),
+])
+def test_parse_links_refuses(specs, message):
+    with pytest.raises(sw.ParamError) as err:
+        sw.parse_links(specs)
+    assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None),
+    ("", None),
+    ("app0", "app0"),
+    ("app0.shop-production", "app0.shop-production"),
+    ("a", "a"),
+    ("9lives", "9lives"),
+    ("x" * 63, "x" * 63),
+    (".".join(["a" * 63] * 3) + "." + "b" * 61, ".".join(["a" * 63] * 3) + "." + "b" * 61),
+])
+def test_normalize_hostname(value, expected):
+    assert sw.normalize_hostname(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "App0", "app_0", "-app", "app-", "app..shop", ".app", "app.", "x" * 64, ".".join(["a" * 63] * 4) + ".b",
+    "app 0", "ap\u00e9",
+])
+def test_normalize_hostname_refuses(value):
+    with pytest.raises(sw.ParamError) as err:
+        sw.normalize_hostname(value)
+    assert str(err.value).startswith("hostname: %r is not a valid hostname (RFC 1123" % (value,))
+
+
+@pytest.mark.parametrize("desired, message", [
+    (dict(volumes_from=["app-a"]), "volumes_from: 'app-a' names the slot's own container"),
+    (dict(volumes_from=["app-a.baton-previous:ro"]), "volumes_from: 'app-a.baton-previous:ro' names the slot's own"),
+    (dict(links=["app-a:self"]), "links: 'app-a:self' names the slot's own container"),
+    (dict(hostname="app0", network="host"), "hostname: cannot be set with network=host"),
+])
+def test_check_references_refuses(desired, message):
+    with pytest.raises(sw.ParamError) as err:
+        sw.check_references(dict(CARRIED_V1, **desired), "app-a")
+    assert str(err.value).startswith(message)
+
+
+def test_check_references_accepts_other_containers():
+    sw.check_references(dict(CARRIED_V1, volumes_from=["app-ab", "data:ro"], links=["db:app-a"], hostname="app-a"),
+                        "app-a")
+
+
+def test_referenced_containers():
+    desired = dict(CARRIED_V1, volumes_from=["socks", "static:ro"], links=["db:database"])
+    assert sw.referenced_containers(desired) == [("volumes_from", "socks"), ("volumes_from", "static"),
+                                                 ("links", "db")]
+
+
 @pytest.mark.parametrize("mapping, expected", [
     ({"A": "x y", "B": 3, "C": 1.5, "D": ""}, {"A": "x y", "B": "3", "C": "1.5", "D": ""}),
     ({}, {}),
@@ -327,6 +431,13 @@ def test_explicit_from_params_refuses_own_labels(label):
 
 
 @pytest.mark.parametrize("given, key, expected", [
+    (dict(volumes_from=["static:ro", "socks:rw"]), "volumes_from", ["socks", "static:ro"]),
+    (dict(volumes_from=[]), "volumes_from", []),
+    (dict(links=["db"]), "links", ["db:db"]),
+    (dict(hostname="app0.shop"), "hostname", "app0.shop"),
+    (dict(hostname=""), "hostname", None),
+    (dict(hostname=""), "hostname_set", True),
+    (dict(), "hostname_set", False),
     (dict(command="run --fast"), "command", ["run", "--fast"]),
     (dict(command=[]), "command", None),
     (dict(entrypoint=["/bin/sh", "-c"]), "entrypoint", ["/bin/sh", "-c"]),
@@ -347,7 +458,15 @@ def test_explicit_from_params_refuses_empty_network():
 def test_merge_first_deploy_defaults():
     desired = sw.merge_config(nothing_requested(), None)
     assert desired == dict(env={}, labels={}, ports=[], volumes=[], restart_policy="unless-stopped", restart_retries=0,
-                           command=None, entrypoint=None, network=None, stop_timeout=None, healthcheck=None)
+                           command=None, entrypoint=None, network=None, stop_timeout=None, healthcheck=None,
+                           volumes_from=[], links=[], hostname=None)
+
+
+@pytest.mark.parametrize("state, policy", [("started", "unless-stopped"), ("created", "no")])
+def test_first_deploy_restart_policy_depends_on_the_state(state, policy):
+    assert sw.merge_config(nothing_requested(), None, sw.first_restart_policy(state))["restart_policy"] == policy
+    assert sw.merge_config(nothing_requested(), CARRIED_V1, sw.first_restart_policy(state))["restart_policy"] == (
+        "unless-stopped")
 
 
 def test_merge_keeps_the_slot_config_when_nothing_is_requested():
@@ -363,11 +482,25 @@ def test_merge_keeps_the_slot_config_when_nothing_is_requested():
     (dict(network="backend"), "network", "backend"),
     (dict(command=["serve"], command_set=True), "command", ["serve"]),
     (dict(healthcheck=None, healthcheck_set=True), "healthcheck", None),
+    (dict(volumes_from=["static:ro"]), "volumes_from", ["static:ro"]),
+    (dict(links=["db:database"]), "links", ["db:database"]),
+    (dict(hostname="app0.shop", hostname_set=True), "hostname", "app0.shop"),
 ])
 def test_merge_requested_option_replaces_the_whole_setting(requested, key, expected):
     desired = sw.merge_config(nothing_requested(**requested), CARRIED_V1)
     assert desired[key] == expected
     assert all(desired[k] == CARRIED_V1[k] for k in sw.RUN_KEYS if k != key)
+
+
+@pytest.mark.parametrize("requested, expected", [
+    (dict(), (["socks", "static:ro"], ["db:database"], "app0.shop")),
+    (dict(volumes_from=[], links=[]), ([], [], "app0.shop")),
+    (dict(hostname=None, hostname_set=True), (["socks", "static:ro"], ["db:database"], None)),
+])
+def test_merge_carries_volumes_from_links_and_hostname(requested, expected):
+    carried = dict(CARRIED_V1, volumes_from=["socks", "static:ro"], links=["db:database"], hostname="app0.shop")
+    desired = sw.merge_config(nothing_requested(**requested), carried)
+    assert (desired["volumes_from"], desired["links"], desired["hostname"]) == expected
 
 
 def test_merge_command_reset_goes_back_to_the_image():
@@ -404,6 +537,8 @@ def test_merge_does_not_share_mutable_values_with_the_carried_config():
     desired = sw.merge_config(nothing_requested(), carried)
     desired["env"]["NEW"] = "x"
     desired["ports"].append("1:2/tcp")
+    desired["volumes_from"].append("x")
+    desired["links"].append("x:x")
     assert carried == CARRIED_V1
 
 
@@ -456,6 +591,53 @@ def test_explicit_from_container_reads_each_setting(changes, key, expected):
     assert sw.explicit_from_container(container(**changes), IMAGE_V1)[key] == expected
 
 
+@pytest.mark.parametrize("entries, expected", [
+    (None, []),
+    (["socks"], ["socks"]),
+    (["static:ro", "socks:rw"], ["socks", "static:ro"]),
+    (["static:ro,z"], ["static:ro"]),
+])
+def test_volumes_from_engine(entries, expected):
+    assert sw.volumes_from_engine(entries) == expected
+
+
+@pytest.mark.parametrize("entries, expected", [
+    (None, []),
+    (["/db:/app-a/database"], ["db:database"]),
+    (["/db:/app-a/db", "/redis:/app-a.baton-previous/cache"], ["db:db", "redis:cache"]),
+    (["db:database"], ["db:database"]),  # endpoint links on a user-defined network
+    (["db"], ["db:db"]),
+])
+def test_links_from_engine(entries, expected):
+    assert sw.links_from_engine(entries) == expected
+
+
+@pytest.mark.parametrize("changes, expected", [
+    (dict(), None),
+    (dict(Config__Hostname="app0.shop"), "app0.shop"),
+    (dict(Config__Hostname="app0", Config__Domainname="shop.internal"), "app0.shop.internal"),
+    (dict(Config__Hostname=""), None),
+    (dict(Config__Hostname="docker-host-7", HostConfig__NetworkMode="host"), None),
+    (dict(Config__Hostname="app0", HostConfig__NetworkMode="container:abc"), None),
+])
+def test_hostname_from_engine(changes, expected):
+    assert sw.hostname_from_engine(container(**changes)) == expected
+
+
+@pytest.mark.parametrize("changes, key, expected", [
+    (dict(HostConfig__VolumesFrom=["static:ro", "socks"]), "volumes_from", ["socks", "static:ro"]),
+    (dict(HostConfig__Links=["/db:/app-a/database"]), "links", ["db:database"]),
+    (dict(HostConfig__NetworkMode="backend", NetworkSettings__Networks={"backend": {"Links": ["db:database"]}}),
+     "links", ["db:database"]),
+    (dict(Config__Hostname="app0.shop"), "hostname", "app0.shop"),
+    (dict(Config__Hostname="6278238f84af"), "hostname", None),
+])
+def test_new_settings_are_read_back_and_carried(changes, key, expected):
+    attrs = container(**changes)
+    assert sw.effective_from_container(attrs)[key] == expected
+    assert sw.explicit_from_container(attrs, IMAGE_V1)[key] == expected
+
+
 def test_explicit_from_container_without_the_old_image_keeps_everything():
     explicit = sw.explicit_from_container(CONTAINER_V1, None)
     assert explicit["env"]["APP_VERSION"] == "v1"
@@ -503,11 +685,32 @@ def test_a_container_without_our_labels_is_adopted_once():
     (dict(stop_timeout=30), ["stop_timeout"]),
     (dict(healthcheck=dict(test=["CMD", "true"], interval=0, timeout=0, retries=0, start_period=0),
           healthcheck_set=True), ["healthcheck"]),
+    (dict(volumes_from=["socks"]), ["volumes_from"]),
+    (dict(links=["db:db"]), ["links"]),
+    (dict(hostname="app0.shop", hostname_set=True), ["hostname"]),
 ])
 def test_each_requested_change_is_a_difference(requested, differs):
     desired = sw.merge_config(nothing_requested(**requested), CARRIED_V1)
     wanted = sw.effective_config(desired, IMAGE_V1, "app-a")
     assert sw.config_differences(wanted, sw.effective_from_container(CONTAINER_V1)) == differs
+
+
+@pytest.mark.parametrize("changes, requested, differs", [
+    (dict(HostConfig__VolumesFrom=["static:ro"]), dict(), []),
+    (dict(HostConfig__VolumesFrom=["static:ro"]), dict(volumes_from=["static:ro"]), []),
+    (dict(HostConfig__VolumesFrom=["static:ro"]), dict(volumes_from=["static"]), ["volumes_from"]),
+    (dict(HostConfig__VolumesFrom=["static:ro"]), dict(volumes_from=[]), ["volumes_from"]),
+    (dict(HostConfig__Links=["/db:/app-a/db"]), dict(links=sw.parse_links(["db"])), []),
+    (dict(HostConfig__Links=["/db:/app-a/db"]), dict(links=["db:database"]), ["links"]),
+    (dict(Config__Hostname="app0"), dict(hostname="app0", hostname_set=True), []),
+    (dict(Config__Hostname="app0"), dict(hostname=None, hostname_set=True), ["hostname"]),
+    (dict(), dict(hostname=None, hostname_set=True), []),
+])
+def test_new_settings_compared_against_the_running_container(changes, requested, differs):
+    attrs = container(**changes)
+    desired = sw.merge_config(nothing_requested(**requested), sw.explicit_from_container(attrs, IMAGE_V1))
+    wanted = sw.effective_config(desired, IMAGE_V1, "app-a")
+    assert sw.config_differences(wanted, sw.effective_from_container(attrs)) == differs
 
 
 def test_partial_healthcheck_is_merged_with_the_image_like_the_engine_does():
@@ -543,6 +746,54 @@ def test_create_labels():
 ])
 def test_recovery_action(slot, previous, action):
     assert sw.recovery_action(slot, previous) == action
+
+
+@pytest.mark.parametrize("slot, previous, action", [
+    (None, None, None),
+    (None, dict(running=False), "restore"),
+    (dict(running=True), dict(running=False), "discard"),
+    (dict(running=False), dict(running=False), "discard"),  # a created slot container is the newer one
+])
+def test_recovery_action_for_created(slot, previous, action):
+    assert sw.recovery_action(slot, previous, "created") == action
+
+
+@pytest.mark.parametrize("state, update, exists, running, outdated, action", [
+    ("started", True, False, False, False, "create"),
+    ("started", False, False, False, False, "create"),
+    ("started", True, True, True, False, "none"),
+    ("started", True, True, True, True, "replace"),
+    ("started", True, True, False, False, "replace"),
+    ("started", False, True, True, True, "none"),
+    ("started", False, True, False, True, "start"),
+    ("started", False, True, False, False, "start"),
+    ("created", True, False, False, False, "create"),
+    ("created", True, True, False, False, "none"),
+    ("created", True, True, True, False, "none"),
+    ("created", True, True, False, True, "replace"),
+    ("created", True, True, True, True, "replace"),
+    ("created", False, True, False, True, "none"),
+    ("created", False, False, False, False, "create"),
+    ("absent", True, True, True, False, "remove"),
+    ("absent", False, True, False, True, "remove"),
+    ("absent", True, False, False, False, "none"),
+])
+def test_slot_action(state, update, exists, running, outdated, action):
+    assert sw.slot_action(state, update, exists, running, outdated) == action
+
+
+@pytest.mark.parametrize("action, recovery, reported", [
+    ("none", None, "none"),
+    ("none", "restore", "recover"),
+    ("none", "discard", "recover"),
+    ("start", "restore", "recover"),
+    ("start", None, "start"),
+    ("replace", "restore", "replace"),
+    ("create", None, "create"),
+    ("remove", None, "remove"),
+])
+def test_reported_action(action, recovery, reported):
+    assert sw.reported_action(action, recovery) == reported
 
 
 @pytest.mark.parametrize("url, healthcheck, mode", [
@@ -620,6 +871,11 @@ def test_mask_env_hides_values_but_shows_changes():
     assert secret not in repr(masked)
     assert masked["A"] == masked["B"] != masked["C"]
     assert masked["A"].startswith("sha256:") and len(masked["A"]) == len("sha256:") + 10
+
+
+def test_display_config_shows_the_new_settings():
+    shown = sw.display_config(dict(CARRIED_V1, volumes_from=["static:ro"], links=["db:database"], hostname="app0"))
+    assert (shown["volumes_from"], shown["links"], shown["hostname"]) == (["static:ro"], ["db:database"], "app0")
 
 
 def test_display_config_masks_env_and_shows_seconds():

@@ -44,7 +44,10 @@ BASE = dict(name="app-a", image="baton-demo/app:v2")
 
 @pytest.mark.parametrize("args, fragment", [
     (dict(image="baton-demo/app:v2"), "missing required arguments: name"),
-    (dict(name="app-a"), "missing required arguments: image"),
+    (dict(name="app-a"), "state is started but all of the following are missing: image"),
+    (dict(name="app-a", state="created"), "state is created but all of the following are missing: image"),
+    (dict(BASE, state="stopped"), "value of state must be one of: started, created, absent"),
+    (dict(BASE, update="sometimes"), "update"),
     (dict(BASE, pull="sometimes"), "value of pull must be one of: missing, always, never"),
     (dict(BASE, restart_policy="forever"), "value of restart_policy must be one of"),
     (dict(BASE, stop_timeout="soon"), "stop_timeout"),
@@ -79,6 +82,12 @@ def test_argument_spec_refuses(args, fragment, monkeypatch, capsys):
     (dict(BASE, health=dict(url="http://127.0.0.1:99999/")), "health.url: 'http://127.0.0.1:99999/' cannot be parsed"),
     (dict(BASE, healthcheck=dict(interval=-1)), "healthcheck.interval must not be negative"),
     (dict(BASE, command="sh -c 'unterminated"), "command: \"sh -c 'unterminated\" cannot be split"),
+    (dict(BASE, volumes_from=["data:z"]), "volumes_from: 'data:z': mode must be ro or rw, not 'z'"),
+    (dict(BASE, state="created", volumes_from=["data", "data:ro"]), "volumes_from: container data is given more than once"),
+    (dict(BASE, links=["db:a:b"]), "links: 'db:a:b': expected container or container:alias"),
+    (dict(BASE, links=["db:store", "cache:store"]), "links: alias store is used more than once"),
+    (dict(BASE, hostname="App_0"), "hostname: 'App_0' is not a valid hostname (RFC 1123"),
+    (dict(BASE, hostname="app0." + "x" * 64), "hostname: 'app0.xxxx"),
     (dict(BASE, image="127.0.0.1:5000/demo/app:v1",
           pull_auth=dict(username="u", password=SECRET, registry="registry.example.com")),
      "pull_auth.registry: registry.example.com is not the registry of image 127.0.0.1:5000/demo/app:v1 (127.0.0.1:5000)"),
@@ -108,6 +117,18 @@ def test_pull_auth_password_stays_out_of_the_output(monkeypatch, capsys):
     assert result["msg"] == "engine down"
     assert connected
     assert SECRET not in out
+
+
+@pytest.mark.parametrize("extra", [dict(), dict(image="not an image ref", env=dict(DEBUG=True))])
+def test_state_absent_needs_no_image_and_ignores_the_run_options(extra, monkeypatch, capsys):
+    def engine_down():
+        raise dk.DockerClientError("engine down")
+
+    result, connected = run_main(dict(name="app-a", state="absent", **extra), monkeypatch, capsys,
+                                 connect=engine_down)[:2]
+    assert connected
+    assert result["msg"] == "engine down"
+    assert (result["changed"], result["action"], result["image"]["ref"]) == (False, "none", None)
 
 
 def test_unreachable_engine_is_a_clean_failure(monkeypatch, capsys):

@@ -1,0 +1,147 @@
+"""Unit tests of baton.docker.data_volume: its pure decisions and main() on bad input.
+
+The decisions (paths, drift, which container may serve as a data container)
+are the pure functions of the data volumes section of module_utils/_docker.py.
+main() is driven with module args for the mistakes that must fail before the
+engine is contacted; everything that needs the engine is in
+tests/integration/test_data_volume.py.
+"""
+
+import pytest
+
+from ansible_collections.baton.docker.plugins.module_utils import _docker
+from ansible_collections.baton.docker.plugins.modules import data_volume
+from tests.support.module_harness import call_main
+
+
+@pytest.fixture(autouse=True)
+def no_engine(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Docker engine must not be contacted")
+    monkeypatch.setattr(data_volume, "connect", refuse)
+
+
+def run(args):
+    return call_main(data_volume.main, args)
+
+
+# ---------------------------------------------------------------- pure decisions
+
+@pytest.mark.parametrize("paths,expected", [
+    (None, []),
+    ([], []),
+    (["/var/run"], ["/var/run"]),
+    (["/var/run/", "/var/lib/haproxy/socks"], ["/var/run", "/var/lib/haproxy/socks"]),
+    (["//data//x/./y"], ["/data/x/y"]),
+    (["/b", "/a"], ["/b", "/a"]),
+])
+def test_normalize_data_paths(paths, expected):
+    assert _docker.normalize_data_paths(paths) == expected
+
+
+@pytest.mark.parametrize("paths,needle", [
+    (["var/run"], "'var/run' is not an absolute path"),
+    (["/ok", "relative"], "'relative' is not an absolute path"),
+    ([""], "'' is not an absolute path"),
+    (["/srv/data:/data"], "'/srv/data:/data' holds a ':'"),
+    (["/"], "'/' is the root directory"),
+    (["/var/run", "/var/run/"], "/var/run is listed more than once"),
+])
+def test_normalize_data_paths_rejects(paths, needle):
+    with pytest.raises(_docker.DockerClientError) as info:
+        _docker.normalize_data_paths(paths)
+    assert str(info.value).startswith("volumes: ")
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("wanted,current,expected", [
+    (["/a", "/b"], ["/b", "/a"], {}),
+    (["/a", "/b"], ["/a"], {"missing": ["/b"]}),
+    (["/a"], ["/a", "/c"], {"extra": ["/c"]}),
+    (["/b", "/a"], ["/c"], {"missing": ["/a", "/b"], "extra": ["/c"]}),
+])
+def test_data_path_drift(wanted, current, expected):
+    assert _docker.data_path_drift(wanted, current) == expected
+
+
+@pytest.mark.parametrize("attrs,driver,opts,expected", [
+    ({"Driver": "local", "Options": None}, None, None, {}),
+    ({"Driver": "local", "Options": None}, "local", {}, {}),
+    ({"Driver": "local", "Options": {"type": "tmpfs"}}, None, {"type": "tmpfs"}, {}),
+    ({"Driver": "local", "Options": {"type": "tmpfs"}}, None, None, {}),
+    ({"Driver": "local", "Options": {}}, "other", None, {"driver": "local"}),
+    ({"Driver": "local", "Options": {"type": "tmpfs"}}, None, {"type": "nfs"}, {"driver_opts": {"type": "tmpfs"}}),
+    ({"Driver": "local", "Options": None}, None, {"size": 10}, {"driver_opts": {}}),
+])
+def test_volume_option_drift(attrs, driver, opts, expected):
+    assert _docker.volume_option_drift(attrs, driver, opts) == expected
+
+
+def container(labels=None, running=False, mounts=()):
+    return {
+        "Config": {"Labels": labels},
+        "State": {"Running": running, "Restarting": False},
+        "Mounts": [{"Destination": path, "Source": "/var/lib/docker/volumes/%d/_data" % i, "Type": "volume"}
+                   for i, path in enumerate(mounts)],
+    }
+
+
+@pytest.mark.parametrize("attrs,needle", [
+    (container({"baton.kind": "data"}), None),
+    (container({"baton.kind": "data"}, running=True), None),
+    (container(None, mounts=["/var/run"]), None),
+    (container({"other": "x"}, mounts=["/var/run"]), None),
+    (container(None, running=True, mounts=["/var/run"]), "it is running and has no baton.kind=data label"),
+    (container(None), "it has no volumes and no baton.kind=data label"),
+    (container({"baton.kind": "http"}, mounts=["/var/run"]), "it is a baton.kind=http container, not a data container"),
+])
+def test_not_a_data_container(attrs, needle):
+    assert _docker.not_a_data_container(attrs) == needle
+
+
+def test_data_container_mounts():
+    attrs = container(mounts=["/var/run", "/var/lib/haproxy/socks"])
+    assert _docker.data_container_mounts(attrs) == {
+        "/var/run": "/var/lib/docker/volumes/0/_data",
+        "/var/lib/haproxy/socks": "/var/lib/docker/volumes/1/_data",
+    }
+    assert _docker.data_container_mounts({"Mounts": None}) == {}
+
+
+def test_data_labels_cannot_be_overridden():
+    labels = _docker.data_labels({"baton.stack": "shop", "baton.kind": "http", "n": 1})
+    assert labels == {"baton.stack": "shop", "baton.kind": "data", "baton.managed": "true", "n": "1"}
+
+
+# ---------------------------------------------------------------- main() on bad input
+
+@pytest.mark.parametrize("args,needle", [
+    (dict(name="socks", volumes=["var/run"], image="busybox"), "volumes: 'var/run' is not an absolute path"),
+    (dict(name="socks", volumes=["/var/run", "tmp"], image="busybox", state="absent"),
+     "volumes: 'tmp' is not an absolute path"),
+    (dict(name="socks", volumes=["/var/run"]), "image: required to create data container socks"),
+    (dict(name="socks", volumes=["/var/run"], image="busybox", driver="local"),
+     "parameters are mutually exclusive: volumes|driver"),
+    (dict(name="socks", volumes=["/var/run"], image="busybox", driver_opts={"type": "tmpfs"}),
+     "parameters are mutually exclusive: volumes|driver_opts"),
+    (dict(name="socks", state="gone"), "value of state must be one of: present, absent"),
+    (dict(volumes=["/var/run"], image="busybox"), "missing required arguments: name"),
+])
+def test_bad_input_fails_before_the_engine(args, needle):
+    result = run(args)
+    assert result.kind == "fail"
+    assert needle in result.result["msg"]
+
+
+def test_absent_data_container_needs_no_image(monkeypatch):
+    """state=absent with volumes gets past validation without an image (and then connects)."""
+    reached = []
+
+    def fake_connect(*args, **kwargs):
+        reached.append(args)
+        raise _docker.DockerClientError("cannot reach the Docker engine at test: refused")
+    monkeypatch.setattr(data_volume, "connect", fake_connect)
+    result = run(dict(name="socks", volumes=["/var/run"], state="absent", docker_host="unix:///nonexistent.sock"))
+    assert reached == [("unix:///nonexistent.sock", 60)]
+    assert result.kind == "fail"
+    assert result.result["msg"] == "cannot reach the Docker engine at test: refused"
