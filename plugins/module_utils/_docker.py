@@ -199,6 +199,22 @@ def get_container(client, name):
     return attrs
 
 
+def referenced_container(client, option, name, check_mode=False, warn=None):
+    """Inspect data of a container that another refers to (volumes_from, links), or None.
+
+    A missing one is an error, except in check mode, where an earlier task of the
+    same run may be what creates it: then ``warn`` gets a message.
+    """
+    attrs = get_container(client, name)
+    if attrs is None:
+        if not check_mode:
+            raise DockerClientError("%s: there is no container called %s" % (option, name))
+        if warn is not None:
+            warn("%s: there is no container called %s yet; a real run fails here unless an earlier task creates it"
+                 % (option, name))
+    return attrs
+
+
 def inspect_container(client, container_id):
     """The inspect data of a container that must exist (by ID)."""
     return _call("cannot inspect container %s" % container_id[:12], client.api.inspect_container, container_id)

@@ -79,7 +79,8 @@ options:
     elements: str
   volumes_from:
     description:
-      - Containers whose volumes are mounted too, each C(container) or C(container:ro). Each must exist.
+      - Containers whose volumes are mounted too, each C(container) or C(container:ro). Each must exist; in check mode
+        a missing one only gives a warning (an earlier task of the same run may create it).
     type: list
     elements: str
   links:
@@ -227,6 +228,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     distribution_digest,
     effective_argv,
     get_container,
+    referenced_container,
     image_attrs,
     is_running,
     network_exists,
@@ -303,14 +305,12 @@ class OneOffRun(object):
         """Pre-checks against the engine; none of them changes anything."""
         if get_container(self.client, self.name) is not None:
             raise ParamError("name: a container called %s already exists" % self.name)
+        check_mode, warn = self.module.check_mode, self.module.warn
         for container, _mode in self.volumes_from:
-            if get_container(self.client, container) is None:
-                raise ParamError("volumes_from: there is no container called %s" % container)
+            referenced_container(self.client, "volumes_from", container, check_mode, warn)
         for container, _alias in self.links:
-            attrs = get_container(self.client, container)
-            if attrs is None:
-                raise ParamError("links: there is no container called %s" % container)
-            if not is_running(attrs):
+            attrs = referenced_container(self.client, "links", container, check_mode, warn)
+            if attrs is not None and not is_running(attrs):
                 raise ParamError("links: container %s is not running; a link needs a running container" % container)
         network = self.params["network"]
         if network and not network_exists(self.client, network):

@@ -126,8 +126,9 @@ options:
     description:
       - Containers whose volumes the container mounts (a data container, for instance), each C(name) or C(name:ro) or
         C(name:rw) (default rw).
-      - Each named container must exist (it need not run), else the task fails before anything changes. The slot's
-        own name cannot be given.
+      - Each named container must exist (it need not run), else the task fails before anything changes; in check mode
+        a missing one only gives a warning, since an earlier task of the same run may create it. The slot's own name
+        cannot be given.
     type: list
     elements: str
   links:
@@ -461,6 +462,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     network_exists,
     published_host_ports,
     pull_image,
+    referenced_container,
     remove_container,
     rename_container,
     require_docker,
@@ -563,9 +565,9 @@ class ContainerSwap(object):
         if desired["network"] and not network_exists(self.client, desired["network"]):
             raise ParamError("network: there is no Docker network called %s" % desired["network"])
         for option, name in referenced_containers(desired):
-            target = get_container(self.client, name)
-            if target is None:
-                raise ParamError("%s: there is no container called %s" % (option, name))
+            target = referenced_container(self.client, option, name, self.module.check_mode, self.module.warn)
+            if target is None:  # check mode: an earlier task of the run may create it
+                continue
             if option == "links" and not is_running(target):
                 self.stopped_links.append(name)
         if self.state != "started":  # a container that is only created binds no host port

@@ -240,6 +240,11 @@ def test_validation_errors_run_nothing(run_id, leftovers, args, message):
     args.setdefault("command", ["touch", "/ran"])
     for check in (True, False):
         result = run(run_id, check=check, **args)[0]
+        if check and "there is no container called" in message:
+            # a check run only warns: an earlier task of the same run may create the container
+            assert result["changed"] is True and result["ran"] is False
+            assert any(message.format(prefix=PREFIX) + " yet" in w for w in result.get("warnings", [])), result
+            continue
         assert result["failed"] is True
         assert message.format(prefix=PREFIX) in result["msg"], result["msg"]
         assert result["changed"] is False and result["ran"] is False

@@ -364,6 +364,11 @@ def test_engine_checks_fail_before_anything_runs(args, message, check_mode, monk
     api = FakeAPI(containers={"stopped": {"Name": "/stopped", "State": {"Running": False}},
                               "taken": {"Name": "/taken", "State": {"Running": True}}})
     outcome, clients = run_main(dict(args, _ansible_check_mode=check_mode), monkeypatch, api)
+    if check_mode and "there is no container called" in message:
+        # a check run only warns: an earlier task of the same run may create the container
+        assert outcome.kind == "exit", outcome.result
+        assert outcome.result["ran"] is False and "create" not in api.kinds()
+        return
     assert outcome.kind == "fail"
     assert outcome.result["msg"] == message
     assert outcome.result["changed"] is False and outcome.result["ran"] is False
