@@ -315,7 +315,10 @@ def _entry(path, name, spec):
     unknown = sorted(set(spec) - set(ENTRY_KEYS))
     if unknown:
         _fail(path, "unknown key(s) %s" % ", ".join(unknown))
-    at = lambda key: "%s.%s" % (path, key)  # noqa: E731
+
+    def at(key):
+        return "%s.%s" % (path, key)
+
     deploy = spec.get("deploy")
     if deploy is not None and deploy not in DEPLOY_MODES:
         _fail(at("deploy"), "unknown deploy mode %r (expected %s)" % (deploy, ", ".join(DEPLOY_MODES)))

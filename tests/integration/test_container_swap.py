@@ -702,7 +702,8 @@ def test_state_created_creates_without_starting_is_idempotent_and_replaces(docke
     again = swap_result(slot, **args)
     assert (again["changed"], again["action"]) == (False, "none")
 
-    newer = dict(args, image=V2)
+    newer = dict(args)
+    newer["image"] = V2
     result = swap_result(slot, check=True, **newer)
     assert (result["changed"], result["action"]) == (True, "replace")
     assert inspect(docker_client, slot)["Id"] == first_id
@@ -732,8 +733,8 @@ def test_state_created_replaces_a_running_container_without_starting_the_new_one
 # ---------------------------------------------------------------- state=absent
 
 def die_events(client, container_id, since, until):
-    return [e for e in client.events(since=since, until=until, decode=True,
-                                     filters={"container": container_id, "event": ["kill", "die"]})]
+    return list(client.events(since=since, until=until, decode=True,
+                              filters={"container": container_id, "event": ["kill", "die"]}))
 
 
 def test_state_absent_stops_gracefully_and_removes(docker_client, slot, port):

@@ -59,7 +59,7 @@ def test_first_deploy(stack, recorder):
     # requests go nginx -> haproxy -> both replicas
     seen = set()
     stack.wait_serving()
-    for _ in range(20):
+    for _attempt in range(20):
         status, body = stack.get()
         assert status == 200 and body.startswith("stack-app v1 ")
         seen.add(body.split()[2])
@@ -160,7 +160,7 @@ def test_failing_new_replica_is_rolled_back(stack):
     assert after == before  # app0 back in its slot (same container), nothing else touched
     assert summary["failed"] == 0, summary
     assert stack.haproxy_states()[p + "app0"] == "UP"
-    for _ in range(10):
+    for _attempt in range(10):
         assert stack.get()[1].startswith("stack-app v2 ")
 
 

@@ -38,7 +38,7 @@ LONG_JOB = ["sh", "-c", "trap 'exit 0' TERM; echo started; sleep 120 & wait"]
 
 def run_script(*args, env=None, timeout=120):
     return subprocess.run(["/usr/bin/python3", SCRIPT] + list(args), capture_output=True, text=True, timeout=timeout,
-                          env=env if env is not None else dict(os.environ))
+                          env=env if env is not None else dict(os.environ), check=False)
 
 
 def runs_of(client, template):
@@ -48,7 +48,7 @@ def runs_of(client, template):
 
 def wait_for_run(client, template, runner, deadline=30):
     """The running run of template once it has printed "started"; fails at once when the runner has ended."""
-    for _ in range(int(deadline * 5)):
+    for _attempt in range(int(deadline * 5)):
         if runner.poll() is not None:
             raise AssertionError("runner ended with %s: %s" % (runner.returncode, runner.stderr.read()))
         running = [c for c in runs_of(client, template) if c.status == "running"]

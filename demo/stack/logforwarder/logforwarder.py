@@ -131,7 +131,7 @@ class Sender:
             self._addr_at = now
             self._retry_at = now + 5  # a failing lookup is tried again at most every 5 s
             infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
-            family, _, _, _, addr = infos[0]
+            family, addr = infos[0][0], infos[0][4]
             if self._sock is None or self._sock.family != family:
                 if self._sock is not None:
                     self._sock.close()
@@ -198,7 +198,7 @@ def follow(cid, name, tty, since, sender, followed, lock):
                 pending[stream] = b""
             for raw in lines:
                 text = raw.decode("utf-8", errors="replace").rstrip("\r")
-                stamp, _, text = text.partition(" ")
+                stamp, _sep, text = text.partition(" ")
                 if stamp[:1].isdigit():
                     last = stamp
                 sender.put(name, short_id, stream, text)

@@ -307,17 +307,15 @@ def _paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for key, item in value.items():
-            for path in _paths(item, prefix + (key,)):
-                yield path
+            yield from _paths(item, prefix + (key,))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            for path in _paths(item, prefix + (index,)):
-                yield path
+            yield from _paths(item, prefix + (index,))
 
 
 def _mutate(document, rng):
     doc = copy.deepcopy(document)
-    for _ in range(rng.randint(1, 3)):
+    for _attempt in range(rng.randint(1, 3)):
         paths = [p for p in _paths(doc) if p]
         path = rng.choice(paths)
         parent = doc
@@ -338,7 +336,7 @@ def _mutate(document, rng):
 def test_random_malformed_specs_get_clear_errors_never_tracebacks():
     rng = random.Random(20261122)
     outcomes = {"error": 0, "valid": 0}
-    for _ in range(1500):
+    for _attempt in range(1500):
         doc = _mutate(SEED, rng)
         try:
             stack = normalize_stack(doc)
