@@ -2,6 +2,7 @@
 
 import os
 import sys
+import uuid
 
 import pytest
 
@@ -21,6 +22,33 @@ def docker_client():
     client.ping()
     yield client
     client.close()
+
+
+@pytest.fixture
+def docker_names(docker_client):
+    """Factory of unique names, ``docker_names(prefix)``. In teardown, the containers of those names (and
+    of their slots, kept-aside ones included), volumes and networks are removed."""
+    from docker import errors
+    names = []
+
+    def make(prefix):
+        names.append(prefix + uuid.uuid4().hex[:10])
+        return names[-1]
+
+    yield make
+    for name in names:
+        found = docker_client.containers.list(all=True, filters={"label": "baton.slot=%s" % name})
+        found += docker_client.containers.list(all=True, filters={"name": "^/%s(\\.baton-previous)?$" % name})
+        for container in found:
+            try:
+                container.remove(force=True, v=True)
+            except errors.NotFound:
+                pass
+        for kind in ("volumes", "networks"):
+            try:
+                getattr(docker_client, kind).get(name).remove()
+            except errors.NotFound:
+                pass
 
 
 @pytest.fixture

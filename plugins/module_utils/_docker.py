@@ -281,6 +281,38 @@ def pull_image(client, repository, tag=None, digest=None, auth=None):
     return attrs
 
 
+def image_for_run(client, ref, repository, tag, digest, pull, auth=None, check_mode=False):
+    """Inspect data of the image a container is to run from, pulled as ``pull`` says; and whether it was pulled.
+
+    ``pull``: never, missing or always. In check mode nothing is pulled: the tag
+    is looked up in its registry instead (so a tag that does not exist fails
+    there too), and the data is None when a pull would bring a new image. Error
+    messages start with the reference (callers put the option's name first).
+    """
+    local = image_attrs(client, ref)
+    if pull == "never":
+        if local is None:
+            raise DockerClientError("%s is not present locally and pull is never" % ref)
+        return local, False
+    if pull == "missing" and local is not None:
+        return local, False
+    if check_mode:
+        try:
+            remote = distribution_digest(client, ref, auth)
+        except DockerClientError as exc:
+            raise DockerClientError("%s %s could not be found in its registry: %s"
+                                    % (ref, "is not present locally and" if local is None else "is present locally but",
+                                       exc))
+        if local is not None and remote and any(d.endswith("@" + remote) for d in local.get("RepoDigests") or []):
+            return local, False
+        return None, False
+    try:
+        return pull_image(client, repository, tag, digest, auth), True
+    except DockerClientError as exc:
+        raise DockerClientError("%s %scould not be pulled: %s"
+                                % (ref, "is not present locally and " if local is None else "", exc))
+
+
 def distribution_digest(client, ref, auth=None):
     """The manifest digest of ref in its registry, without pulling (distribution inspect)."""
     try:

@@ -220,23 +220,21 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
     DOCKER_COMMON_ARGS,
-    ONEOFF_OWN_LABELS,
-    PULL_ARGS,
     DockerClientError,
+    ONEOFF_OWN_LABELS,
     OneOffFailed,
+    PULL_ARGS,
     connect,
-    distribution_digest,
     effective_argv,
     get_container,
-    referenced_container,
-    image_attrs,
+    image_for_run,
     is_running,
     network_exists,
     oneoff_labels,
     oneoff_name,
     parse_links,
     parse_volumes_from,
-    pull_image,
+    referenced_container,
     require_docker,
     run_oneoff,
 )
@@ -318,29 +316,12 @@ class OneOffRun(object):
 
     def resolve_image(self):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
-        pull = self.params["pull"]
-        auth = self.params["pull_auth"]
-        local = image_attrs(self.client, self.ref)
-        if pull == "never":
-            if local is None:
-                raise ParamError("image: %s is not present locally and pull is never" % self.ref)
-            return local
-        if pull == "missing" and local is not None:
-            return local
-        missing = local is None
-        if self.module.check_mode:
-            try:
-                distribution_digest(self.client, self.ref, auth)
-            except DockerClientError as exc:
-                raise ParamError("image: %s %s could not be found in its registry: %s"
-                                 % (self.ref, "is not present locally and" if missing else "is present locally but", exc))
-            return local
         try:
-            attrs = pull_image(self.client, self.repository, self.tag, self.digest, auth)
+            attrs, pulled = image_for_run(self.client, self.ref, self.repository, self.tag, self.digest,
+                                          self.params["pull"], self.params["pull_auth"], self.module.check_mode)
         except DockerClientError as exc:
-            raise ParamError("image: %s %scould not be pulled: %s"
-                             % (self.ref, "is not present locally and " if missing else "", exc))
-        self.result["pulled"] = True
+            raise ParamError("image: %s" % exc)
+        self.result["pulled"] = pulled
         return attrs
 
     def describe(self, argv):

@@ -446,22 +446,21 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports foll
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
     DOCKER_COMMON_ARGS,
-    PULL_ARGS,
     DockerClientError,
+    PULL_ARGS,
     UnhealthyError,
     connect,
     container_logs,
     create_container,
-    distribution_digest,
     get_container,
     host_port_in_use,
     image_attrs,
+    image_for_run,
     inspect_container,
     is_local_engine,
     is_running,
     network_exists,
     published_host_ports,
-    pull_image,
     referenced_container,
     remove_container,
     rename_container,
@@ -589,30 +588,11 @@ class ContainerSwap(object):
 
     def resolve_image(self):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
-        pull = self.params["pull"]
-        auth = self.params["pull_auth"]
-        local = image_attrs(self.client, self.ref)
-        if pull == "never":
-            if local is None:
-                raise ParamError("image %s is not present locally and pull is never" % self.ref)
-            return local
-        if pull == "missing" and local is not None:
-            return local
-        missing = "is not present locally and" if local is None else ""
-        if self.module.check_mode:
-            try:
-                remote = distribution_digest(self.client, self.ref, auth)
-            except DockerClientError as exc:
-                raise ParamError("image %s %s could not be found in its registry: %s"
-                                 % (self.ref, missing or "is present locally but", exc))
-            if local is not None and remote and any(d.endswith("@" + remote) for d in local.get("RepoDigests") or []):
-                return local
-            return None
         try:
-            return pull_image(self.client, self.repository, self.tag, self.digest, auth)
+            return image_for_run(self.client, self.ref, self.repository, self.tag, self.digest, self.params["pull"],
+                                 self.params["pull_auth"], self.module.check_mode)[0]
         except DockerClientError as exc:
-            raise ParamError("image %s %s could not be pulled: %s" % (self.ref, missing, exc) if missing
-                             else "image %s could not be pulled: %s" % (self.ref, exc))
+            raise ParamError("image %s" % exc)
 
     # ------------------------------------------------------------ the run
 
@@ -763,18 +743,25 @@ class ContainerSwap(object):
             raise SwapFailed("the previous container %s is back in slot %s but is not healthy either: %s"
                              % (old["Id"][:12], self.name, exc))
 
-    def swap(self, old, new_image, desired, was_running):
+    def create_in_slot(self, old, desired):
+        """Put ``old`` (if any) aside and create the new container in the slot; return its ID.
+
+        When the engine refuses to create it, ``old`` goes back into the slot.
+        """
         aside = False
         if old is not None and old["Name"].lstrip("/") == self.name:
             rename_container(self.client, old["Id"], self.previous_name)
             aside = True
         labels = create_labels(desired["labels"], self.name, self.ref)
         try:
-            new_id = create_container(self.client, self.name, self.ref, desired, labels)
+            return create_container(self.client, self.name, self.ref, desired, labels)
         except DockerClientError:
             if aside:
                 self.into_slot(old["Id"])
             raise
+
+    def swap(self, old, new_image, desired, was_running):
+        new_id = self.create_in_slot(old, desired)
         try:
             if old is not None and is_running(old):
                 stop_container(self.client, old["Id"], old["Config"].get("StopTimeout"))
@@ -793,17 +780,7 @@ class ContainerSwap(object):
 
     def recreate(self, old, desired):
         """state=created: a new created container takes the place of ``old`` (if any); nothing is started."""
-        aside = False
-        if old is not None and old["Name"].lstrip("/") == self.name:
-            rename_container(self.client, old["Id"], self.previous_name)
-            aside = True
-        labels = create_labels(desired["labels"], self.name, self.ref)
-        try:
-            new_id = create_container(self.client, self.name, self.ref, desired, labels)
-        except DockerClientError:
-            if aside:
-                self.into_slot(old["Id"])
-            raise
+        new_id = self.create_in_slot(old, desired)
         self.result["container"]["new_id"] = new_id
         if old is None:
             return

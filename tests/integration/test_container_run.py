@@ -44,21 +44,9 @@ def leftovers(docker_client, run_id):
 
 
 @pytest.fixture
-def helpers(docker_client):
+def helpers(docker_names):
     """Factory of names for helper containers, volumes and networks; all removed in teardown."""
-    names = []
-
-    def make():
-        names.append(PREFIX + uuid.uuid4().hex[:10])
-        return names[-1]
-
-    yield make
-    for name in names:
-        for kind, options in (("containers", {"force": True, "v": True}), ("volumes", {}), ("networks", {})):
-            try:
-                getattr(docker_client, kind).get(name).remove(**options)
-            except docker.errors.NotFound:
-                continue
+    return lambda: docker_names(PREFIX)
 
 
 def run(run_id, check=False, **args):

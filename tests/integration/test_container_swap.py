@@ -26,27 +26,9 @@ TEST_LABELS = {"baton.test": "1"}
 
 
 @pytest.fixture
-def new_slot(docker_client):
+def new_slot(docker_names):
     """Factory of slot names; every container of those slots is removed in teardown."""
-    names = []
-
-    def make():
-        names.append(PREFIX + uuid.uuid4().hex[:10])
-        return names[-1]
-
-    yield make
-    for name in names:
-        leftovers = docker_client.containers.list(all=True, filters={"label": "baton.slot=%s" % name})
-        for container_name in (name, name + ".baton-previous"):
-            try:
-                leftovers.append(docker_client.containers.get(container_name))
-            except docker.errors.NotFound:
-                pass
-        for container in leftovers:
-            try:
-                container.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
+    return lambda: docker_names(PREFIX)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ read with one-off baton-base/busybox containers (--rm, labelled baton.test=1).
 Each change runs in one playbook three ways: check mode, apply, re-run.
 """
 
-import uuid
-
 import pytest
 
 from tests.support.ansible import run_module, run_playbook
@@ -22,21 +20,9 @@ PATHS = ["/var/run", "/var/lib/haproxy/socks"]
 
 
 @pytest.fixture
-def new_name(docker_client):
+def new_name(docker_names):
     """Factory of names; containers and volumes of those names are removed in teardown."""
-    names = []
-
-    def make():
-        names.append(PREFIX + uuid.uuid4().hex[:10])
-        return names[-1]
-
-    yield make
-    for name in names:
-        for item in docker_client.containers.list(all=True, filters={"name": "^/%s$" % name}):
-            item.remove(v=True, force=True)
-        for item in docker_client.volumes.list(filters={"name": name}):
-            if item.name == name:
-                item.remove(force=True)
+    return lambda: docker_names(PREFIX)
 
 
 def three_ways(args):
