@@ -16,6 +16,7 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     normalize_stack,
     orphans,
     secret_envs,
+    systemd_calendar,
 )
 
 
@@ -51,6 +52,11 @@ def stack_orphans(existing, wanted, slug):
     return orphans(existing or [], wanted or [], slug)
 
 
+def stack_systemd_calendar(schedule):
+    """OnCalendar= expressions of a cron entry's schedule."""
+    return systemd_calendar(_plain(schedule))
+
+
 def _plain(value):
     """Ansible's lazy containers and tagged strings as plain Python data."""
     if isinstance(value, dict):
@@ -69,4 +75,5 @@ class FilterModule(object):
             ("stack_containers", stack_containers),
             ("stack_secret_env", stack_secret_env),
             ("stack_orphans", stack_orphans),
+            ("stack_systemd_calendar", stack_systemd_calendar),
         ))

@@ -684,3 +684,53 @@ def orphans(existing, wanted_names, slug):
 def cron_line(schedule, command):
     return "%s %s %s %s %s %s" % (schedule["minute"], schedule["hour"], schedule["day"], schedule["month"],
                                   schedule["weekday"], command)
+
+
+def _field_values(field, text):
+    """Every value a cron field matches, sorted (names as numbers; weekday 7 as 0)."""
+    low, high = CRON_RANGES[field]
+    names = CRON_NAMES.get(field, ())
+    offset = 1 if field == "month" else 0
+
+    def number(token):
+        return int(token) if token.isdigit() else names.index(token) + offset
+
+    values = set()
+    for part in text.split(","):
+        base, _slash, step = part.partition("/")
+        if base == "*":
+            first, last = low, high
+        elif "-" in base:
+            first, last = [number(t) for t in base.split("-", 1)]
+        else:
+            first = number(base)
+            last = high if step else first
+        values.update(range(first, last + 1, int(step) if step else 1))
+    if field == "weekday" and 7 in values:
+        values.discard(7)
+        values.add(0)
+    return sorted(values)
+
+
+def systemd_calendar(schedule):
+    """OnCalendar= expressions (one or two) of a cron schedule, matching the same minutes.
+
+    When both day and weekday are restricted cron runs on either, so that gives
+    two expressions (a timer runs on the union of its OnCalendar= lines).
+    """
+    parts = {}
+    for field in CRON_FIELDS:
+        text = schedule[field]
+        parts[field] = "*" if text == "*" else _field_values(field, text)
+    days = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+    def join(values, width=2):
+        return "*" if values == "*" else ",".join("%0*d" % (width, v) for v in values)
+
+    def expression(weekday, day):
+        when = "*-%s-%s %s:%s:00" % (join(parts["month"]), join(day), join(parts["hour"]), join(parts["minute"]))
+        return when if weekday == "*" else "%s %s" % (",".join(days[v] for v in weekday), when)
+
+    if parts["weekday"] != "*" and parts["day"] != "*":
+        return [expression(parts["weekday"], "*"), expression("*", parts["day"])]
+    return [expression(parts["weekday"], parts["day"])]

@@ -102,6 +102,7 @@ class StackSite:
             "deploy_cron_file": os.path.join(self.workdir, "cron.d", self.slug),
             "deploy_cron_log_dir": os.path.join(self.workdir, "log"),
             "deploy_health_interval": 0.2,
+            "deploy_cron_backend": "cron",
             "data_volumes_image": "baton-base/busybox:latest",
             "data_volumes_labels": {"baton.test": "1", "baton.stack": self.slug},
             "stack_install": False,

@@ -25,6 +25,7 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     orphans,
     secret_envs,
     slugify,
+    systemd_calendar,
 )
 
 # Seed 000's stack JSON, as published (values blanked as there).
@@ -348,3 +349,17 @@ def test_random_malformed_specs_get_clear_errors_never_tracebacks():
             outcomes["error"] += 1
     # the mutations hit both outcomes, so the check above exercised the error paths
     assert outcomes["error"] > 500 and outcomes["valid"] > 10
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ({"minute": "59"}, ["*-*-* *:59:00"]),
+    ({"minute": "*/15", "hour": "9-17"}, ["*-*-* 09,10,11,12,13,14,15,16,17:00,15,30,45:00"]),
+    ({"minute": "0", "hour": "3", "weekday": "mon-fri"}, ["Mon,Tue,Wed,Thu,Fri *-*-* 03:00:00"]),
+    ({"minute": "0", "hour": "0", "weekday": "7"}, ["Sun *-*-* 00:00:00"]),
+    ({"minute": "30", "hour": "6", "day": "1,15", "month": "jan,jul"}, ["*-01,07-01,15 06:30:00"]),
+    ({"minute": "0", "hour": "12", "day": "1", "weekday": "1"}, ["Mon *-*-* 12:00:00", "*-*-01 12:00:00"]),
+    ({"minute": "5-20/5", "hour": "*"}, ["*-*-* *:05,10,15,20:00"]),
+])
+def test_systemd_calendar_matches_the_cron_schedule(schedule, expected):
+    stack = normalize_stack(app_spec(job={"image": "x", "deploy": "cron", "cron": schedule}))
+    assert systemd_calendar(stack["containers"][0]["cron"]) == expected
