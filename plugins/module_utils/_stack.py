@@ -654,12 +654,6 @@ def secret_envs(stack, database=None):
     return result
 
 
-def migrations(stack):
-    """The entries that carry a migration, each with its command."""
-    return [dict(entry=e["name"], command=e["migration"], image=e["image"]) for e in stack["containers"]
-            if e["migration"] is not None]
-
-
 def orphans(existing, wanted_names, slug):
     """Containers of this stack (by label) that the spec no longer asks for, sorted by name.
 
@@ -679,11 +673,6 @@ def orphans(existing, wanted_names, slug):
         found.setdefault(name, dict(name=name, entry=labels.get(LABEL_ENTRY), kind=labels.get(LABEL_KIND),
                                     backend=labels.get(LABEL_BACKEND), server=labels.get(LABEL_SERVER)))
     return [found[name] for name in sorted(found)]
-
-
-def cron_line(schedule, command):
-    return "%s %s %s %s %s %s" % (schedule["minute"], schedule["hour"], schedule["day"], schedule["month"],
-                                  schedule["weekday"], command)
 
 
 def _field_values(field, text):

@@ -14,12 +14,10 @@ import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils._stack import (
     StackError,
-    cron_line,
     database_env,
     expand_containers,
     image_with_tag,
     merged_env,
-    migrations,
     normalize_stack,
     opsworks_name,
     orphans,
@@ -274,11 +272,9 @@ def test_image_with_tag(image, tag, expected):
     assert image_with_tag("p", image, tag) == expected
 
 
-def test_names_and_lines():
+def test_names():
     assert slugify("Amazing  Application!") == "amazing-application"
     assert opsworks_name("My Stack", "Web 1") == "my-stack-web-1"
-    assert cron_line({"minute": "59", "hour": "*", "day": "*", "month": "jan", "weekday": "1-5"}, "run") == "59 * * jan 1-5 run"
-    assert [m["entry"] for m in migrations(normalize_stack(SEED))] == ["app"]
 
 
 def test_orphans_are_our_containers_the_spec_dropped():
