@@ -18,10 +18,10 @@ PYTEST_ARGS ?=
 all: test
 
 bootstrap:
-	@bash scripts/bootstrap.sh
+	@bash scripts/stage.sh bootstrap bash scripts/bootstrap.sh
 
 images: bootstrap
-	@bash scripts/build_images.sh
+	@bash scripts/stage.sh images bash scripts/build_images.sh
 
 demo: images
 	@$(PY) scripts/demo.py
@@ -48,11 +48,11 @@ collection: bootstrap
 	@bash scripts/build_collection.sh
 
 test: images
-	$(PY) -m pytest -q tests/unit tests/integration $(PYTEST_ARGS)
-	@bash scripts/molecule.sh
-	@bash scripts/sanity.sh
-	@bash scripts/lint.sh
-	@bash scripts/build_collection.sh
+	@bash scripts/stage.sh pytest $(PY) -m pytest -q tests/unit tests/integration $(PYTEST_ARGS)
+	@bash scripts/stage.sh molecule bash scripts/molecule.sh
+	@bash scripts/stage.sh sanity bash scripts/sanity.sh
+	@bash scripts/stage.sh lint bash scripts/lint.sh
+	@bash scripts/stage.sh collection bash scripts/build_collection.sh
 
 bench: images
 	@$(PY) bench/rollout.py

@@ -19,7 +19,6 @@ import shlex
 import os
 import socket
 import ssl
-import tempfile
 import time
 import traceback
 
@@ -40,6 +39,8 @@ except ImportError:  # pragma: no cover - reported by require_docker()
     docker_errors = None
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -139,19 +140,7 @@ def login(client, registry, username, password, config_path=None):
     config = _read_config(path)
     auth = base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
     config.setdefault("auths", {})[registry] = {"auth": auth}
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config.json.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(config, handle, indent=2, sort_keys=True)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, json_text(config), mode=0o600, dir_mode=0o700)
 
 
 # ------------------------------------------------------------------ containers

@@ -10,7 +10,8 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
+
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
 
 
 class ReleaseRecordError(Exception):
@@ -63,18 +64,7 @@ def read_record(path):
 
 def write_record(path, record, mode=0o644):
     """Write ``record`` to ``path`` atomically (temporary file in the same directory, then rename)."""
-    directory = os.path.dirname(path) or "."
-    tmp = None
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".release.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
+        atomic_write(path, json_text(record), mode)
     except (IOError, OSError) as exc:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
         raise ReleaseRecordError("cannot write the release record %s: %s" % (path, exc))

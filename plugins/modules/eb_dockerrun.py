@@ -305,10 +305,10 @@ bundle_members:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 from ansible_collections.baton.docker.plugins.module_utils._dockerrun import (
     DOCKERRUN_NAME, build_zip, bundle_entries, dumps, parse_mode, render, sha256_hex, validate,
     zip_listing, zip_member,
@@ -357,17 +357,9 @@ def _write(path, data, mode):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise DockerrunError("cannot write %s: directory %s does not exist" % (path, directory))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(tmp, path)
+        atomic_write(path, data, mode)
     except (IOError, OSError) as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise DockerrunError("cannot write %s: %s" % (path, exc))
 
 

@@ -67,30 +67,16 @@ servers:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
     filter_server_state,
 )
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".server-state.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o640)
-        os.rename(tmp, path)
-    except (IOError, OSError):
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
@@ -117,7 +103,7 @@ def main():
     changed = current != text
     if changed and not module.check_mode:
         try:
-            write_atomically(path, text)
+            atomic_write(path, text, 0o640)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write the HAProxy server state file %s: %s" % (path, exc))
     servers = len([line for line in text.splitlines()[2:] if line.strip() and not line.startswith("#")])

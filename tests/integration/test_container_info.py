@@ -7,11 +7,11 @@ test> (so the listing only sees them), and removes them in teardown.
 
 import uuid
 
+import docker
 import pytest
 
 from tests.support.ansible import run_module
 
-docker = pytest.importorskip("docker")
 
 MODULE = "baton.docker.container_info"
 PREFIX = "baton-it-info-"

@@ -13,11 +13,11 @@ import threading
 import time
 import uuid
 
+import docker
 import pytest
 
 from tests.support.ansible import run_module
 
-docker = pytest.importorskip("docker")
 
 MODULE = "baton.docker.container_run"
 PREFIX = "baton-it-run-"

@@ -13,12 +13,12 @@ import urllib.error
 import urllib.request
 import uuid
 
+import docker
 import pytest
 
 from tests.support.ansible import run_module, run_playbook
 from tests.support.net import free_port
 
-docker = pytest.importorskip("docker")
 
 PREFIX = "baton-it-swap-"
 V1, V2, BROKEN = "baton-demo/app:v1", "baton-demo/app:v2", "baton-demo/app:broken"

@@ -13,9 +13,9 @@ import tempfile
 import time
 import uuid
 
+import docker
 import pytest
 
-docker = pytest.importorskip("docker")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "roles", "deploy", "files", "baton-stack-cron")

@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from tests.support.net import free_port
+from tests.support.net import bridge_gateway, free_port
 
 IMAGES = (
     "baton-base/busybox:latest",
@@ -289,8 +289,7 @@ def test_haproxy_and_nginx_exit_0_on_sigterm(stack):
 
 
 def test_forwarder_sends_container_lines_to_a_syslog_listener_on_the_bridge(stack, docker_client):
-    ipam = docker_client.networks.get("bridge").attrs["IPAM"]["Config"]
-    gateway = next(cfg["Gateway"] for cfg in ipam if cfg.get("Gateway") and ":" not in cfg["Gateway"])
+    gateway = bridge_gateway(docker_client)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind((gateway, 0))
         listener.settimeout(0.5)

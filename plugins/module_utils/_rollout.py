@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure decisions of the rollout engine (no I/O here).
+
+A host's rollout replaces *units* one at a time. A unit is one container
+(a master or backup slot, a stack replica, a worker) and, when it serves
+behind HAProxy, one server on every load balancer in front of the host.
+
+The planner is given what the engine observed:
+
+units
+    In rollout order, each a dict: ``name``; ``change`` (what the container
+    planning found: ``none``, ``create``, ``replace``, ``start`` or
+    ``recover``); ``serving`` (the container runs and answers its health
+    check now); ``servers``, one per load balancer, each a dict ``lb`` (the
+    endpoint), ``backend``, ``server``, ``admin`` (ready, drain or maint) and
+    ``up`` (HAProxy reports it UP). A worker has no servers.
+journal
+    What the last run of this app on this host left behind, or None: its
+    ``out`` list names the servers it took out of rotation and had not put
+    back when it ended (each ``{"lb", "backend", "server"}``).
+
+and returns the ordered steps, each a dict ``unit`` and ``action``:
+
+``restore``
+    probe the unit, then put the servers an interrupted run took out back to
+    ready on their load balancers and wait until they are UP;
+``drain``
+    drain the unit's servers on every load balancer and wait until none of
+    them has a session;
+``maint``
+    put them in maintenance on every load balancer;
+``swap``
+    replace the container (old one kept aside until the new one is healthy);
+``ready``
+    put the servers back to ready everywhere and wait until all are UP.
+
+Rules: restores come first, so that a host never has two units out of
+rotation at once; then every changing unit in order. A unit behind HAProxy
+that serves now is taken out only when, on every load balancer, another
+unit of the same backend serves (or is put back before it); the first
+deploy, where nothing serves yet, needs no such peer. A server out of
+rotation that the journal does not name was put there by someone else: it
+is left alone and reported in ``held``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+CHANGES = ("none", "create", "replace", "start", "recover")
+ADMIN_STATES = ("ready", "drain", "maint")
+SERVER_STEPS = ("drain", "maint", "swap", "ready")
+
+
+class PlanError(ValueError):
+    """The rollout cannot go ahead safely; nothing has been changed."""
+
+
+def server_key(server):
+    return (server["lb"], server["backend"], server["server"])
+
+
+def describe_server(server):
+    return "%s/%s on %s" % (server["backend"], server["server"], server["lb"])
+
+
+def in_rotation(server):
+    return server["admin"] == "ready" and bool(server["up"])
+
+
+def _check_units(units):
+    seen = set()
+    for index, unit in enumerate(units):
+        name = unit.get("name")
+        if not name:
+            raise PlanError("units[%d]: a unit needs a name" % index)
+        if name in seen:
+            raise PlanError("units[%d]: unit %s is listed twice" % (index, name))
+        seen.add(name)
+        if unit.get("change") not in CHANGES:
+            raise PlanError("units[%d] (%s): unknown change %r" % (index, name, unit.get("change")))
+        for server in unit.get("servers") or []:
+            if server.get("admin") not in ADMIN_STATES:
+                raise PlanError("units[%d] (%s): %s has unknown admin state %r"
+                                % (index, name, describe_server(server), server.get("admin")))
+
+
+def _journal_out(journal):
+    return set(server_key(s) for s in ((journal or {}).get("out") or []))
+
+
+def plan_rollout(units, journal=None, require_serving_peer=True):
+    """The ordered steps of a host's rollout; see the module docstring.
+
+    Returns a dict: ``steps`` (list of {unit, action}), ``changing`` (names of
+    the units whose container changes), ``restoring`` (names of the units an
+    interrupted run left out of rotation), ``held`` (servers out of rotation
+    that no run of ours took out, as "backend/server on lb").
+    Raises PlanError when a serving unit would be the last one of its backend.
+    """
+    _check_units(units)
+    ours = _journal_out(journal)
+    steps = []
+    restoring = []
+    held = []
+    for unit in units:
+        servers = unit.get("servers") or []
+        out = [s for s in servers if s["admin"] != "ready" and server_key(s) in ours]
+        held.extend(describe_server(s) for s in servers if s["admin"] != "ready" and server_key(s) not in ours)
+        if out and unit["change"] == "none":
+            steps.append(dict(unit=unit["name"], action="restore"))
+            restoring.append(unit["name"])
+
+    # Which units serve on each (lb, backend): observed now, plus those a restore puts back.
+    serving = {}
+    for unit in units:
+        for server in unit.get("servers") or []:
+            group = serving.setdefault((server["lb"], server["backend"]), set())
+            if (in_rotation(server) and unit.get("serving", True)) or unit["name"] in restoring:
+                group.add(unit["name"])
+
+    changing = [unit["name"] for unit in units if unit["change"] != "none"]
+    for unit in units:
+        if unit["change"] == "none":
+            continue
+        servers = unit.get("servers") or []
+        if not servers:
+            steps.append(dict(unit=unit["name"], action="swap"))
+            continue
+        if require_serving_peer:
+            for server in servers:
+                group = serving[(server["lb"], server["backend"])]
+                if unit["name"] in group and not group - set([unit["name"]]):
+                    raise PlanError(
+                        "%s is the only server of backend %s on load balancer %s that serves: taking %s out "
+                        "of rotation would leave no server there. Nothing was changed."
+                        % (server["server"], server["backend"], server["lb"], unit["name"]))
+        steps.extend(dict(unit=unit["name"], action=action) for action in SERVER_STEPS)
+        # Once back, the unit serves again (the executor waits until it is UP everywhere).
+        for server in servers:
+            serving[(server["lb"], server["backend"])].add(unit["name"])
+    return dict(steps=steps, changing=changing, restoring=restoring, held=held)
+
+
+def journal_after(journal_out, unit_servers, action):
+    """The journal's ``out`` list once ``action`` of a unit is about to run (drain, maint) or has run (ready,
+    restore). Servers are added before they leave rotation and removed only once they are back."""
+    out = [dict(s) for s in journal_out]
+    keys = set(server_key(s) for s in out)
+    if action in ("drain", "maint"):
+        for server in unit_servers:
+            if server_key(server) not in keys:
+                out.append(dict(lb=server["lb"], backend=server["backend"], server=server["server"]))
+                keys.add(server_key(server))
+        return out
+    if action in ("ready", "restore"):
+        gone = set(server_key(s) for s in unit_servers)
+        return [s for s in out if server_key(s) not in gone]
+    return out
+
+
+def step_timeline(events):
+    """Per unit, the steps that ran with their seconds: events are dicts unit, action, started, ended (epoch
+    seconds). Returns a list of {unit, steps: [{action, started, seconds}], out_of_rotation_seconds}."""
+    units = []
+    index = {}
+    for event in events:
+        name = event["unit"]
+        if name not in index:
+            index[name] = len(units)
+            units.append(dict(unit=name, steps=[]))
+        units[index[name]]["steps"].append(dict(action=event["action"], started=round(event["started"], 3),
+                                                seconds=round(event["ended"] - event["started"], 3)))
+    for unit in units:
+        begins = [s["started"] for s in unit["steps"] if s["action"] == "drain"]
+        ends = [s["started"] + s["seconds"] for s in unit["steps"] if s["action"] in ("ready", "restore")]
+        unit["out_of_rotation_seconds"] = round(ends[-1] - begins[0], 3) if begins and ends else None
+    return units

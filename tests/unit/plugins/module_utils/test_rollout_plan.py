@@ -1,0 +1,168 @@
+"""The rollout planner: tables of what the engine observed -> the ordered steps of a host's rollout."""
+
+import pytest
+
+from ansible_collections.baton.docker.plugins.module_utils._rollout import (
+    PlanError,
+    journal_after,
+    plan_rollout,
+    step_timeline,
+)
+
+LB1 = "/run/haproxy/admin.sock"
+LB2 = "10.0.0.2:9999"
+
+
+def srv(name, admin="ready", up=True, lb=LB1, backend="app"):
+    return dict(lb=lb, backend=backend, server=name, admin=admin, up=up)
+
+
+def unit(name, change="none", serving=True, servers=None):
+    return dict(name=name, change=change, serving=serving, servers=servers if servers is not None else [])
+
+
+def master(change="none", serving=True, admin=("ready", "ready"), up=(True, True)):
+    return unit("app-master", change, serving, [srv("h_master", admin[0], up[0]), srv("h_master", admin[1], up[1], LB2)])
+
+
+def backup(change="none", serving=True, admin=("ready", "ready"), up=(True, True)):
+    return unit("app-backup", change, serving, [srv("h_backup", admin[0], up[0]), srv("h_backup", admin[1], up[1], LB2)])
+
+
+def out(name, lb=LB1):
+    return dict(lb=lb, backend="app", server=name)
+
+
+FULL_M = [("app-master", a) for a in ("drain", "maint", "swap", "ready")]
+FULL_B = [("app-backup", a) for a in ("drain", "maint", "swap", "ready")]
+
+CASES = [
+    # id, units, journal, expected steps
+    ("nothing to do", [master(), backup()], None, []),
+    ("release: master then backup", [master("replace"), backup("replace")], None, FULL_M + FULL_B),
+    ("only the backup differs", [master(), backup("replace")], None, FULL_B),
+    ("first deploy: nothing serves, no peer needed",
+     [master("create", False, ("ready", "ready"), (False, False)),
+      backup("create", False, ("ready", "ready"), (False, False))], None, FULL_M + FULL_B),
+    ("stopped master is replaced while the backup serves", [master("replace", False, up=(False, False)), backup()],
+     None, FULL_M),
+    ("killed after maint of the master, before its swap: the master still changes",
+     [master("replace", admin=("maint", "maint"), up=(False, False)), backup("replace")],
+     {"out": [out("h_master"), out("h_master", LB2)]}, FULL_M + FULL_B),
+    ("killed after the master's swap, before ready: restored first, then the backup",
+     [master(admin=("maint", "maint"), up=(False, False)), backup("replace")],
+     {"out": [out("h_master"), out("h_master", LB2)]}, [("app-master", "restore")] + FULL_B),
+    ("killed between ready on LB1 and LB2: restore the rest",
+     [master(admin=("ready", "maint"), up=(True, False)), backup()],
+     {"out": [out("h_master", LB2)]}, [("app-master", "restore")]),
+    ("killed while draining: drain state counts as ours too",
+     [master(admin=("drain", "drain")), backup("replace")],
+     {"out": [out("h_master"), out("h_master", LB2)]}, [("app-master", "restore")] + FULL_B),
+    ("a container recovered from a kill mid-swap is a change",
+     [master("recover", admin=("maint", "maint"), up=(False, False)), backup()],
+     {"out": [out("h_master"), out("h_master", LB2)]}, FULL_M),
+    ("workers are swapped without load balancer steps",
+     [unit("app0", "replace", servers=[srv("app0")]), unit("app1", servers=[srv("app1")]),
+      unit("sidekiq0", "replace"), unit("cron0", "replace")], None,
+     [("app0", a) for a in ("drain", "maint", "swap", "ready")] + [("sidekiq0", "swap"), ("cron0", "swap")]),
+    ("replicas of a stack, one at a time",
+     [unit("app0", "replace", servers=[srv("app0")]), unit("app1", "replace", servers=[srv("app1")])], None,
+     [("app0", a) for a in ("drain", "maint", "swap", "ready")] + [("app1", a) for a in ("drain", "maint", "swap", "ready")]),
+]
+
+
+@pytest.mark.parametrize("units, journal, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_plan(units, journal, expected):
+    plan = plan_rollout(units, journal)
+    assert [(s["unit"], s["action"]) for s in plan["steps"]] == expected
+
+
+def test_never_two_units_of_a_host_out_at_once():
+    """Whatever the observed state, at most one unit is between its drain and its ready (restores come first)."""
+    for case in CASES:
+        steps = plan_rollout(case[1], case[2])["steps"]
+        outside = set()
+        for step in steps:
+            if step["action"] == "drain":
+                outside.add(step["unit"])
+            elif step["action"] in ("ready", "restore"):
+                outside.discard(step["unit"])
+            assert len(outside) <= 1, case[0]
+
+
+REFUSED = [
+    ("backup down: the master may not leave", [master("replace"), backup(up=(False, False))],
+     "h_master is the only server of backend app on load balancer %s" % LB1),
+    ("backup down on the second load balancer only", [master("replace"), backup(up=(True, False))],
+     "load balancer %s" % LB2),
+    ("backup in maintenance by an operator", [master("replace"), backup(admin=("maint", "maint"))],
+     "taking app-master out of rotation"),
+    ("backup container not serving", [master("replace"), backup(serving=False)], "would leave no server there"),
+]
+
+
+@pytest.mark.parametrize("units, message", [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
+def test_refused_before_anything_changes(units, message):
+    with pytest.raises(PlanError) as info:
+        plan_rollout(units)
+    assert message in str(info.value)
+    assert "Nothing was changed" in str(info.value)
+
+
+def test_refusal_can_be_waived():
+    plan = plan_rollout([master("replace"), backup(up=(False, False))], require_serving_peer=False)
+    assert [s["action"] for s in plan["steps"]] == ["drain", "maint", "swap", "ready"]
+
+
+def test_backup_restored_by_this_run_counts_as_a_peer():
+    units = [master("replace"), backup(admin=("maint", "maint"), up=(False, False))]
+    plan = plan_rollout(units, {"out": [out("h_backup"), out("h_backup", LB2)]})
+    assert [(s["unit"], s["action"]) for s in plan["steps"]] == [("app-backup", "restore")] + FULL_M
+
+
+def test_servers_out_of_rotation_not_taken_by_us_are_held_and_reported():
+    plan = plan_rollout([master(admin=("maint", "ready")), backup()])
+    assert plan["steps"] == []
+    assert plan["held"] == ["app/h_master on %s" % LB1]
+    assert plan["restoring"] == []
+
+
+def test_plan_names_changing_and_restoring_units():
+    plan = plan_rollout([master(admin=("maint", "maint")), backup("replace")], {"out": [out("h_master")]})
+    assert plan["changing"] == ["app-backup"]
+    assert plan["restoring"] == ["app-master"]
+
+
+@pytest.mark.parametrize("units, message", [
+    ([unit("a"), unit("a")], "unit a is listed twice"),
+    ([unit("")], "units[0]: a unit needs a name"),
+    ([unit("a", "rebuild")], "units[0] (a): unknown change 'rebuild'"),
+    ([unit("a", servers=[srv("s", admin="halfway")])], "app/s on %s has unknown admin state 'halfway'" % LB1),
+])
+def test_malformed_observations(units, message):
+    with pytest.raises(PlanError) as info:
+        plan_rollout(units)
+    assert message in str(info.value)
+
+
+def test_journal_adds_servers_before_they_leave_and_drops_them_once_back():
+    servers = [srv("h_master"), srv("h_master", lb=LB2)]
+    journal = journal_after([], servers, "drain")
+    assert journal == [out("h_master"), out("h_master", LB2)]
+    assert journal_after(journal, servers, "maint") == journal
+    assert journal_after(journal, servers, "swap") == journal
+    assert journal_after(journal, servers[:1], "ready") == [out("h_master", LB2)]
+    assert journal_after(journal, servers, "restore") == []
+
+
+def test_timeline_measures_time_out_of_rotation():
+    events = [dict(unit="m", action="drain", started=10.0, ended=10.5),
+              dict(unit="m", action="maint", started=10.5, ended=10.6),
+              dict(unit="m", action="swap", started=10.6, ended=12.6),
+              dict(unit="m", action="ready", started=12.6, ended=13.1),
+              dict(unit="w", action="swap", started=13.1, ended=14.0)]
+    timeline = step_timeline(events)
+    assert [u["unit"] for u in timeline] == ["m", "w"]
+    assert timeline[0]["out_of_rotation_seconds"] == 3.1
+    assert timeline[0]["steps"][2] == dict(action="swap", started=10.6, seconds=2.0)
+    assert timeline[1]["out_of_rotation_seconds"] is None
