@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 APT_PACKAGES=(docker.io haproxy debootstrap busybox-static wrk docker-registry
-              apache2-utils logrotate cron python3-venv rsync git shellcheck)
+              apache2-utils logrotate cron python3-venv rsync git shellcheck procps)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

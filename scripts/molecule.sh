@@ -94,8 +94,9 @@ with zipfile.ZipFile(wheel) as archive:
 PY
 fi
 
-# --- instance image ------------------------------------------------------------
-bash "$here/scripts/build_molecule_image.sh"
+# --- images ----------------------------------------------------------------------
+# The instance image, and the images the scenarios run (busybox, the example stack); cached.
+bash "$here/scripts/build_images.sh"
 
 # --- scenarios -----------------------------------------------------------------
 # Each entry: <directory molecule runs in>|<scenario name>

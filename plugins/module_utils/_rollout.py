@@ -179,3 +179,24 @@ def step_timeline(events):
         ends = [s["started"] + s["seconds"] for s in unit["steps"] if s["action"] in ("ready", "restore")]
         unit["out_of_rotation_seconds"] = round(ends[-1] - begins[0], 3) if begins and ends else None
     return units
+
+
+def _short(ref_or_id):
+    if not ref_or_id:
+        return None
+    if ref_or_id.startswith("sha256:"):
+        return ref_or_id[:19]
+    return ref_or_id
+
+
+def unit_summary(swap):
+    """One line of a rollout report from a container_swap result (with its ``slot`` name)."""
+    image = swap.get("image") or {}
+    container = swap.get("container") or {}
+    return {
+        "slot": swap.get("slot") or container.get("name"),
+        "old": _short(image.get("old_ref") or image.get("old_id")) or "(new slot)",
+        "new": _short(image.get("ref") or image.get("new_id")),
+        "seconds_to_healthy": swap.get("seconds_to_healthy"),
+        "rolled_back": bool(swap.get("rolled_back")),
+    }

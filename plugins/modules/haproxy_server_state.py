@@ -66,7 +66,6 @@ servers:
   sample: 4
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 

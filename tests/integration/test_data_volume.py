@@ -6,7 +6,6 @@ read with one-off baton-base/busybox containers (--rm, labelled baton.test=1).
 Each change runs in one playbook three ways: check mode, apply, re-run.
 """
 
-import docker
 import pytest
 
 from tests.support.ansible import run_module, run_playbook

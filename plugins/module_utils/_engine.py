@@ -1,0 +1,422 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The rollout engine: a host's whole rollout in one process (baton.docker.rollout).
+
+Observe (containers, every load balancer, the journal) -> plan (``_rollout.plan_rollout``, pure) ->
+execute the steps with the shared clients, writing the journal before every step that takes a server out
+of rotation and after every step that puts one back -> record the release. The per-app host lock is held
+from the first observation to the end.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.baton.docker.plugins.module_utils._docker import (
+    DOCKER_COMMON_ARGS,
+    DockerClientError,
+    PULL_ARGS,
+    UnhealthyError,
+    connect,
+    get_container,
+    image_for_run,
+    is_running,
+)
+from ansible_collections.baton.docker.plugins.module_utils._files import (
+    HostLock,
+    LockTimeout,
+    atomic_write,
+    json_text,
+    read_json_object,
+)
+from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
+    HAProxyError,
+    HAProxyRuntime,
+)
+from ansible_collections.baton.docker.plugins.module_utils._release import (
+    ReleaseRecordError,
+    next_record,
+    read_record,
+    write_record,
+)
+from ansible_collections.baton.docker.plugins.module_utils._rollout import (
+    PlanError,
+    journal_after,
+    plan_rollout,
+    step_timeline,
+    unit_summary,
+)
+from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
+from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_ARGS, ContainerSwap, SwapFailed
+
+# What the container planning's action means for the planner.
+CHANGE_OF_ACTION = {"none": "none", "create": "create", "replace": "replace", "start": "start", "recover": "recover"}
+
+UNIT_SPEC = dict(SWAP_ARGS)
+UNIT_SPEC.update(DOCKER_COMMON_ARGS)
+UNIT_SPEC.update(PULL_ARGS)
+
+
+
+class RolloutFailed(Exception):
+    """The rollout stopped; the message says what state each unit is in."""
+
+
+class UnitView(object):
+    """What ContainerSwap needs of a module, for one unit of the rollout."""
+
+    def __init__(self, params, check_mode, diff, warnings):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self._warnings = warnings
+
+    def warn(self, message):
+        self._warnings.append("%s: %s" % (self.params["name"], message))
+
+
+def unit_params(index, unit, module_params):
+    """The container_swap parameters of one unit, validated: the module's ``container`` defaults, then the unit's
+    own ``container`` options; ``name`` is the unit's name and ``image`` the release image unless the unit names
+    one. Raises ParamError naming ``units[index]``."""
+    merged = {}
+    for where, options in (("container", module_params["container"]), ("units[%d].container" % index, unit["container"])):
+        for key, value in _set_only(options).items():
+            if key in ("name", "docker_host", "api_timeout", "pull", "pull_auth", "secret_env"):
+                raise ParamError("%s.%s: %s" % (where, key, "use the secret_env option of the rollout (Ansible hides "
+                                                "its values)" if key == "secret_env" else "set by the rollout itself"))
+            if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in ("env", "labels"):
+                merged[key] = dict(merged[key], **value)
+            else:
+                merged[key] = value
+    secret_env = dict(module_params["secret_env"] or {}, **(unit["secret_env"] or {}))
+    if secret_env:
+        merged["secret_env"] = secret_env
+    merged.update(name=unit["name"], docker_host=module_params["docker_host"],
+                  api_timeout=module_params["api_timeout"], pull="never")
+    merged.setdefault("image", module_params["image"])
+    result = ArgumentSpecValidator(UNIT_SPEC).validate(merged)
+    if result.error_messages:
+        raise ParamError("units[%d] (%s).container: %s" % (index, unit["name"], "; ".join(result.error_messages)))
+    params = result.validated_parameters
+    if params.get("state") == "absent":
+        raise ParamError("units[%d] (%s).container.state: a rollout unit is started or created" % (index, unit["name"]))
+    return params
+
+
+def _set_only(options):
+    """The options a task set (None means left out), nested dictionaries of options included."""
+    result = {}
+    for key, value in (options or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and key not in ("env", "secret_env", "labels"):
+            value = _set_only(value)
+        result[key] = copy.deepcopy(value)
+    return result
+
+
+class Rollout(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.app = self.params["app"]
+        self.check_mode = module.check_mode
+        self.warnings = []
+        self.client = None
+        self.lbs = []
+        self.units = []
+        self.swaps = {}
+        self.events = []
+        self.journal_path = os.path.join(self.params["state_dir"], "%s.journal.json" % self.app)
+        self.journal = dict(out=[])
+        self.result = dict(changed=False, app=self.app, plan=[], units=[], restored=[], held=[], image={},
+                           release=None, record_changed=False, lock_waited=None, timeline=[])
+
+    # ------------------------------------------------------------ checks
+
+    def check_params(self):
+        params = self.params
+        repository, tag, digest = parse_image_ref(params["image"])
+        self.ref = image_ref(repository, tag, digest)
+        self.image_parts = (repository, tag, digest)
+        self.version = params["version"] or tag or digest
+        for name in ("drain_timeout", "up_timeout", "lock_timeout"):
+            if params[name] is None or params[name] < 0:
+                raise ParamError("%s: must be 0 or more seconds, got %r" % (name, params[name]))
+        if params["history_size"] < 1:
+            raise ParamError("history_size: must be at least 1, got %d" % params["history_size"])
+        if not params["units"]:
+            raise ParamError("units: at least one unit is needed")
+        for index, lb in enumerate(params["load_balancers"]):
+            try:
+                runtime = HAProxyRuntime(lb["socket"], lb["timeout"])
+            except HAProxyError as exc:
+                raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
+            self.lbs.append(dict(runtime=runtime, spec=lb["socket"], backend=lb["backend"] or self.app))
+        for index, unit in enumerate(params["units"]):
+            self.units.append(dict(name=unit["name"], server=unit["server"], index=index,
+                                   params=unit_params(index, unit, params)))
+        names = [u["name"] for u in self.units]
+        for name in names:
+            if names.count(name) > 1:
+                raise ParamError("units: %s is listed more than once" % name)
+        if any(u["server"] for u in self.units) and not self.lbs:
+            raise ParamError("load_balancers: units with a server need at least one load balancer")
+
+    # ------------------------------------------------------------ observe
+
+    def observe_servers(self, unit):
+        servers = []
+        if not unit["server"]:
+            return servers
+        for lb in self.lbs:
+            try:
+                state = lb["runtime"].server(lb["backend"], unit["server"])
+            except HAProxyError as exc:
+                raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+            servers.append(dict(lb=lb["spec"], backend=lb["backend"], server=unit["server"],
+                                admin=state.admin_state, up=state.is_up))
+        return servers
+
+    def check_load_balancers(self):
+        for lb in self.lbs:
+            try:
+                lb["runtime"].require_level("admin")
+            except HAProxyError as exc:
+                raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+
+    def resolve_release(self):
+        repository, tag, digest = self.image_parts
+        try:
+            attrs, pulled = image_for_run(self.client, self.ref, repository, tag, digest, self.params["pull"],
+                                          self.params["pull_auth"], self.check_mode)
+        except DockerClientError as exc:
+            raise RolloutFailed("image %s. Nothing was changed." % exc)
+        image_id = (attrs or {}).get("Id")
+        expected = self.params["expected_image_id"]
+        if expected and attrs is not None and image_id != expected:
+            raise RolloutFailed("image %s has ID %s, not the expected %s (the build that ran before). Nothing was "
+                                "changed." % (self.ref, image_id, expected))
+        self.result["image"] = dict(ref=self.ref, id=image_id, pulled=pulled)
+        # Units of other images (a stack's) are made present the same way, before anything changes.
+        for unit in self.units:
+            ref = unit["params"]["image"]
+            if ref == self.ref:
+                continue
+            try:
+                parts = parse_image_ref(ref)
+                image_for_run(self.client, image_ref(*parts), parts[0], parts[1], parts[2], self.params["pull"],
+                              self.params["pull_auth"], self.check_mode)
+            except (ParamError, DockerClientError) as exc:
+                raise RolloutFailed("units[%d] (%s): image %s. Nothing was changed." % (unit["index"], unit["name"], exc))
+
+    def plan_unit(self, unit):
+        params = dict(unit["params"], pull="missing" if self.check_mode else "never")
+        swapper = ContainerSwap(UnitView(params, True, self.module._diff, self.warnings), self.client)
+        try:
+            planned = swapper.run()
+        except (ParamError, DockerClientError, SwapFailed) as exc:
+            raise RolloutFailed("units[%d] (%s): %s. Nothing was changed." % (unit["index"], unit["name"], exc))
+        container = get_container(self.client, unit["name"])
+        health = (((container or {}).get("State") or {}).get("Health") or {}).get("Status")
+        unit["planned"] = planned
+        return dict(name=unit["name"], change=CHANGE_OF_ACTION.get(planned["action"], "replace"),
+                    serving=is_running(container) and health != "unhealthy", servers=self.observe_servers(unit))
+
+    def read_journal(self):
+        try:
+            journal = read_json_object(self.journal_path, "rollout journal")
+        except ValueError as exc:
+            raise RolloutFailed("%s. Nothing was changed; remove the file once every server of %s is checked."
+                                % (exc, self.app))
+        return journal or dict(out=[])
+
+    # ------------------------------------------------------------ run
+
+    def run(self):
+        self.check_params()
+        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        lock = None
+        if not self.check_mode:
+            lock = HostLock(os.path.join(self.params["state_dir"], "%s.lock" % self.app),
+                            dict(app=self.app, version=self.version), timeout=self.params["lock_timeout"])
+            try:
+                lock.acquire()
+            except LockTimeout as exc:
+                raise RolloutFailed("%s. Nothing was changed." % exc)
+            except (IOError, OSError) as exc:
+                raise RolloutFailed("cannot take the lock in %s: %s" % (self.params["state_dir"], exc))
+            self.result["lock_waited"] = round(lock.waited, 3)
+        try:
+            return self.locked_run()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def locked_run(self):
+        self.check_load_balancers()
+        self.resolve_release()
+        observed = [self.plan_unit(unit) for unit in self.units]
+        self.journal = self.read_journal()
+        try:
+            plan = plan_rollout(observed, self.journal, self.params["require_serving_peer"])
+        except PlanError as exc:
+            raise RolloutFailed(str(exc))
+        self.result["plan"] = plan["steps"]
+        self.result["held"] = plan["held"]
+        for message in plan["held"]:
+            self.warnings.append("%s is out of rotation and no rollout of %s put it there: it is left as it is"
+                                 % (message, self.app))
+        self.servers = dict((o["name"], o["servers"]) for o in observed)
+        if self.module._diff:
+            self.result["diff"] = self.diff()
+        release = dict(version=self.version, image=self.ref, image_id=self.result["image"].get("id") or "")
+        record_path = os.path.join(self.params["state_dir"], "%s.json" % self.app)
+        self.result["changed"] = bool(plan["steps"])
+        if self.check_mode:
+            self.result["units"] = [self.unit_result(u) for u in self.units]
+            return self.result
+        for step in plan["steps"]:
+            unit = next(u for u in self.units if u["name"] == step["unit"])
+            self.execute(unit, step["action"])
+        self.result["units"] = [self.unit_result(u) for u in self.units]
+        self.result["timeline"] = step_timeline(self.events)
+        if self.params["record"]:
+            self.record(record_path, release)
+        return self.result
+
+    def unit_result(self, unit):
+        swap = self.swaps.get(unit["name"]) or unit.get("planned") or {}
+        summary = unit_summary(dict(swap, slot=unit["name"]))
+        summary["action"] = swap.get("action", "none")
+        summary["server"] = unit["server"]
+        return summary
+
+    def diff(self):
+        before, after = {}, {}
+        for unit in self.units:
+            planned = unit["planned"].get("diff")
+            if planned and planned.get("before") != planned.get("after"):
+                before[unit["name"]] = planned["before"]
+                after[unit["name"]] = planned["after"]
+        return dict(before=before, after=after)
+
+    def record(self, path, release):
+        try:
+            release = dict(release, deployed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            record, changed = next_record(read_record(path), self.app, release,
+                                          [self.unit_result(u) for u in self.units if u["name"] in self.swaps],
+                                          self.params["history_size"])
+            if changed:
+                write_record(path, record)
+        except ReleaseRecordError as exc:
+            raise RolloutFailed("every unit runs %s, but %s" % (self.ref, exc))
+        self.result["record_changed"] = changed
+        self.result["release"] = record.get("current")
+        self.result["changed"] = self.result["changed"] or changed
+
+    # ------------------------------------------------------------ steps
+
+    def save_journal(self, servers, action, unit):
+        out = journal_after(self.journal.get("out") or [], servers, action)
+        if out == (self.journal.get("out") or []) and action not in ("drain", "maint"):
+            return
+        self.journal = dict(app=self.app, version=self.version, pid=os.getpid(), unit=unit, action=action, out=out)
+        try:
+            if out:
+                atomic_write(self.journal_path, json_text(self.journal))
+            elif os.path.exists(self.journal_path):
+                os.unlink(self.journal_path)
+        except (IOError, OSError) as exc:
+            raise RolloutFailed("cannot write the rollout journal %s: %s" % (self.journal_path, exc))
+
+    def execute(self, unit, action):
+        started = time.time()
+        servers = self.servers[unit["name"]]
+        if action in ("drain", "maint"):
+            self.save_journal(servers, action, unit["name"])
+        getattr(self, "step_" + action)(unit, servers)
+        if action in ("ready", "restore"):
+            self.save_journal(servers, action, unit["name"])
+        self.events.append(dict(unit=unit["name"], action=action, started=started, ended=time.time()))
+
+    def lb_of(self, server):
+        return next(lb for lb in self.lbs if lb["spec"] == server["lb"])
+
+    def set_all(self, servers, state):
+        for server in servers:
+            try:
+                self.lb_of(server)["runtime"].set_state(server["backend"], server["server"], state)
+            except HAProxyError as exc:
+                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+
+    def wait_all(self, servers, what, timeout):
+        for server in servers:
+            runtime = self.lb_of(server)["runtime"]
+            wait = runtime.wait_for_drained if what == "drained" else runtime.wait_for_up
+            try:
+                wait(server["backend"], server["server"], timeout=timeout)
+            except HAProxyError as exc:
+                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+
+    def step_drain(self, unit, servers):
+        self.set_all(servers, "drain")
+        try:
+            self.wait_all(servers, "drained", self.params["drain_timeout"])
+        except RolloutFailed as exc:
+            self.set_all(servers, "ready")
+            self.save_journal(servers, "ready", unit["name"])
+            raise RolloutFailed("%s; %s is back in rotation and unchanged" % (exc, unit["name"]))
+
+    def step_maint(self, unit, servers):
+        self.set_all(servers, "maint")
+
+    def step_swap(self, unit, servers):
+        swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)
+        try:
+            self.swaps[unit["name"]] = swapper.run()
+        except (ParamError, DockerClientError, SwapFailed) as exc:
+            self.swaps[unit["name"]] = swapper.result
+            message = "%s: %s" % (unit["name"], exc)
+            if servers and swapper.result.get("rolled_back") and self.healthy(swapper, unit):
+                self.step_ready(unit, servers)
+                self.save_journal(servers, "ready", unit["name"])
+                message += " It is back in rotation."
+            elif servers:
+                message += " It stays out of rotation (the next run puts it back once it is healthy)."
+            self.result["units"] = [self.unit_result(u) for u in self.units]
+            self.result["timeline"] = step_timeline(self.events)
+            raise RolloutFailed(message)
+
+    def healthy(self, swapper, unit):
+        container = get_container(self.client, unit["name"])
+        if not is_running(container):
+            return False
+        try:
+            swapper.wait_healthy(container["Id"], swapper.mode_of(container["Id"]))
+        except (UnhealthyError, DockerClientError):
+            return False
+        return True
+
+    def step_ready(self, unit, servers):
+        self.set_all(servers, "ready")
+        self.wait_all(servers, "up", self.params["up_timeout"])
+
+    def step_restore(self, unit, servers):
+        swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)
+        swapper.check_params()
+        if not self.healthy(swapper, unit):
+            raise RolloutFailed("%s: an interrupted run left it out of rotation and it is not healthy, so it stays "
+                                "out" % unit["name"])
+        out = [s for s in servers if s["admin"] != "ready"]
+        self.step_ready(unit, out)
+        self.result["restored"].append(unit["name"])

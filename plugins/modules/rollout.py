@@ -1,0 +1,294 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rollout
+short_description: Roll a release out to one host's units behind every load balancer, in one execution
+version_added: 0.2.0
+description:
+  - Performs a host's whole rollout in one module execution. A unit is one container (a master or backup slot, a
+    replica, a worker) and, when O(units[].server) is set, one HAProxy server on every load balancer of
+    O(load_balancers).
+  - "Before anything changes: the per-app host lock is taken (a second run of the same app on the host waits up to
+    O(lock_timeout), then fails naming the holder's pid, start time and version; the lock of a run that died is taken
+    over at once); every load balancer's runtime API must answer with level admin and know every unit's server; the
+    release image O(image) is made present (O(pull), O(pull_auth)) and checked against O(expected_image_id); every
+    unit's container is planned as M(baton.docker.container_swap) plans it; and a unit that serves now may leave
+    rotation only when, on every load balancer, another unit of its backend serves (O(require_serving_peer))."
+  - "Then, per changing unit, one at a time: drain its server on every load balancer, wait until none of them has a
+    session (bounded by O(drain_timeout); on timeout the unit is put back to ready and the task fails, unchanged), put
+    it in maintenance everywhere, swap the container (the old one is kept aside until the new one is healthy), put the
+    server back to ready everywhere and wait until every load balancer reports it UP (O(up_timeout)). A unit without
+    a server (a worker) is swapped only: its old container gets its stop signal and stop timeout."
+  - "A new container that never turns healthy is removed, the old one goes back into the unit and, once healthy, back
+    into rotation; the task fails with the new container's last log lines and the other units are not touched."
+  - "Before each step that takes a server out of rotation, and after each one that puts it back, the module writes a
+    journal (C(<state_dir>/<app>.journal.json)) naming the servers it has taken out. A run killed at any point (SIGKILL,
+    a reboot) is finished by the next run: the container is recovered as M(baton.docker.container_swap) recovers it,
+    and servers the journal names are put back in rotation once their unit is healthy. Servers out of rotation that
+    the journal does not name were put there by someone else: they are left alone and reported in RV(held)."
+  - When the rollout ends, the release is recorded in C(<state_dir>/<app>.json) as M(baton.docker.release_record)
+    records it (O(record)), for rollbacks.
+author:
+  - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.docker
+  - baton.docker.pull
+attributes:
+  check_mode:
+    support: full
+    description: Returns the plan (RV(plan)) and changes nothing; the lock is not taken.
+  diff_mode:
+    support: full
+    description: Each changing unit's container before and after, keyed by unit name.
+options:
+  app:
+    description: The application. Names the lock, the journal and the release record, and is the default backend.
+    type: str
+    required: true
+  image:
+    description:
+      - The release image reference, C(repository:tag) or C(repository@sha256:digest). Every unit runs it unless its
+        O(units[].container.image) names another.
+    type: str
+    required: true
+  version:
+    description: The release name recorded; defaults to the tag (or digest) of O(image).
+    type: str
+  expected_image_id:
+    description: When set, the release image must have this image ID (promotion of the exact build that ran before).
+    type: str
+  container:
+    description:
+      - Options of M(baton.docker.container_swap) shared by every unit (ports, env, volumes, labels, health,
+        stop_timeout...), except name, pull, pull_auth, the connection and secret_env (see O(secret_env)). A unit's
+        own O(units[].container) options are applied on top (C(health) and C(healthcheck) key by key, the others
+        whole). They are validated as M(baton.docker.container_swap) validates them; errors name the unit.
+      - Every env value is masked in the result.
+    type: dict
+    default: {}
+  secret_env:
+    description: Environment variables of every unit whose values Ansible must never show (passwords, tokens).
+    type: dict
+    default: {}
+  units:
+    description: The units of this host, in rollout order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The unit's container (slot) name.
+        type: str
+        required: true
+      server:
+        description: The unit's HAProxy server name, the same on every load balancer. Omit for a worker.
+        type: str
+      container:
+        description: Options of M(baton.docker.container_swap) for this unit only, as in O(container).
+        type: dict
+        default: {}
+      secret_env:
+        description: Secret environment variables of this unit only, on top of O(secret_env).
+        type: dict
+        default: {}
+  load_balancers:
+    description: The HAProxy runtime API endpoints in front of this host, each reachable from the host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      socket:
+        description: A unix socket path or C(host:port).
+        type: str
+        required: true
+      backend:
+        description: The backend of the units' servers on this load balancer; defaults to O(app).
+        type: str
+      timeout:
+        description: Seconds to wait for each runtime API answer.
+        type: float
+        default: 5.0
+  drain_timeout:
+    description: Seconds a draining server may keep sessions before the rollout gives up on it (it returns to ready).
+    type: float
+    default: 60
+  up_timeout:
+    description: Seconds to wait for every load balancer to report a server UP after it returns to ready.
+    type: float
+    default: 60
+  require_serving_peer:
+    description: Refuse to take a serving unit out of rotation when no other unit of its backend serves.
+    type: bool
+    default: true
+  state_dir:
+    description: Where the lock, the journal and the release record are kept on the host.
+    type: path
+    default: /var/lib/baton
+  lock_timeout:
+    description: Seconds to wait for another run of the same app on this host to end.
+    type: float
+    default: 600
+  record:
+    description: Record the release in C(<state_dir>/<app>.json) when the rollout ends.
+    type: bool
+    default: true
+  history_size:
+    description: How many releases the record keeps.
+    type: int
+    default: 10
+seealso:
+  - module: baton.docker.container_swap
+  - module: baton.docker.haproxy_backend
+  - module: baton.docker.release_record
+"""
+
+EXAMPLES = r"""
+- name: Roll v2 out to this host's master and backup behind two HAProxy instances
+  baton.docker.rollout:
+    app: shop
+    image: registry.example.com/shop:v2
+    container:
+      env:
+        NODE_ENV: production
+      stop_timeout: 10
+    secret_env:
+      DB_PASSWORD: "{{ vault_db_password }}"
+    units:
+      - name: shop-master
+        server: "{{ inventory_hostname }}_master"
+        container:
+          ports: ["50000:3000"]
+          health: {url: "http://127.0.0.1:50000/health"}
+      - name: shop-backup
+        server: "{{ inventory_hostname }}_backup"
+        container:
+          ports: ["50001:3000"]
+          health: {url: "http://127.0.0.1:50001/health"}
+    load_balancers:
+      - socket: /run/haproxy/admin.sock
+      - socket: 10.0.0.12:9999
+  register: shop_rollout
+
+- name: Show what would change
+  baton.docker.rollout:
+    app: shop
+    image: registry.example.com/shop:v3
+    units: [{name: shop-worker}]
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+plan:
+  description: The ordered steps, each C(unit) and C(action) (restore, drain, maint, swap, ready).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{unit: shop-master, action: drain}, {unit: shop-master, action: maint}, {unit: shop-master, action: swap}]
+units:
+  description: Per unit, its container action and the old and new image.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{slot: shop-master, server: web1_master, action: replace, old: "shop:v1", new: "shop:v2",
+            seconds_to_healthy: 1.4, rolled_back: false}]
+timeline:
+  description: Per unit that changed, each step with its start (epoch seconds) and duration, and how long the unit
+    was out of rotation.
+  returned: when something ran
+  type: list
+  elements: dict
+  sample: [{unit: shop-master, out_of_rotation_seconds: 2.91,
+            steps: [{action: drain, started: 1764755000.12, seconds: 0.21}]}]
+restored:
+  description: Units an interrupted run had left out of rotation, now back.
+  returned: always
+  type: list
+  elements: str
+held:
+  description: Servers out of rotation that no rollout put there (left alone), as C(backend/server on endpoint).
+  returned: always
+  type: list
+  elements: str
+image:
+  description: The release image, its ID and whether it was pulled.
+  returned: always
+  type: dict
+  sample: {ref: "registry.example.com/shop:v2", id: "sha256:4f2c...", pulled: false}
+release:
+  description: The release now current in the record.
+  returned: when the release was recorded
+  type: dict
+  sample: {version: v2, image: "registry.example.com/shop:v2", image_id: "sha256:4f2c...",
+           deployed_at: "2026-12-03T10:00:00Z"}
+record_changed:
+  description: Whether the release record changed.
+  returned: always
+  type: bool
+lock_waited:
+  description: Seconds spent waiting for another run's lock (null in check mode).
+  returned: always
+  type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
+from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
+    DOCKER_COMMON_ARGS,
+    DockerClientError,
+    PULL_ARGS,
+    require_docker,
+)
+from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
+
+
+def main():
+    argument_spec = dict(
+        app=dict(type="str", required=True),
+        image=dict(type="str", required=True),
+        version=dict(type="str"),
+        expected_image_id=dict(type="str"),
+        container=dict(type="dict", default={}),
+        secret_env=dict(type="dict", default={}, no_log=True),
+        units=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            server=dict(type="str"),
+            container=dict(type="dict", default={}),
+            secret_env=dict(type="dict", default={}, no_log=True),
+        )),
+        load_balancers=dict(type="list", elements="dict", default=[], options=dict(
+            socket=dict(type="str", required=True),
+            backend=dict(type="str"),
+            timeout=dict(type="float", default=5.0),
+        )),
+        drain_timeout=dict(type="float", default=60),
+        up_timeout=dict(type="float", default=60),
+        require_serving_peer=dict(type="bool", default=True),
+        state_dir=dict(type="path", default="/var/lib/baton"),
+        lock_timeout=dict(type="float", default=600),
+        record=dict(type="bool", default=True),
+        history_size=dict(type="int", default=10),
+    )
+    argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(PULL_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_docker(module)
+    rollout = Rollout(module)
+    try:
+        result = rollout.run()
+    except (ParamError, DockerClientError, RolloutFailed) as exc:
+        module.fail_json(msg=str(exc), warnings=rollout.warnings, **rollout.result)
+    for warning in rollout.warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
