@@ -65,7 +65,6 @@ UNIT_SPEC.update(DOCKER_COMMON_ARGS)
 UNIT_SPEC.update(PULL_ARGS)
 
 
-
 class RolloutFailed(Exception):
     """The rollout stopped; the message says what state each unit is in."""
 

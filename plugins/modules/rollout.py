@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rollout
 short_description: Roll a release out to one host's units behind every load balancer, in one execution
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Performs a host's whole rollout in one module execution. A unit is one container (a master or backup slot, a
     replica, a worker) and, when O(units[].server) is set, one HAProxy server on every load balancer of
@@ -55,7 +55,7 @@ options:
   image:
     description:
       - The release image reference, C(repository:tag) or C(repository@sha256:digest). Every unit runs it unless its
-        O(units[].container.image) names another.
+        C(image) in its O(units[].container) names another.
     type: str
     required: true
   version:

@@ -24,6 +24,7 @@ from tests.support.net import free_port
 MODULE = "baton.docker.haproxy_backend"
 SERVERS = ("app1", "app2", "app3", "nocheck")
 
+
 class Lab:
     def __init__(self, workdir):
         self.workdir = str(workdir)
