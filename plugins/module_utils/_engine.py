@@ -52,6 +52,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     journal_after,
     plan_rollout,
     step_timeline,
+    summary_lines,
     unit_summary,
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
@@ -138,7 +139,7 @@ class Rollout(object):
         self.journal_path = os.path.join(self.params["state_dir"], "%s.journal.json" % self.app)
         self.journal = dict(out=[])
         self.result = dict(changed=False, app=self.app, plan=[], units=[], restored=[], held=[], image={},
-                           release=None, record_changed=False, lock_waited=None, timeline=[])
+                           release=None, record_changed=False, lock_waited=None, timeline=[], summary=[])
 
     # ------------------------------------------------------------ checks
 
@@ -160,7 +161,7 @@ class Rollout(object):
                 runtime = HAProxyRuntime(lb["socket"], lb["timeout"])
             except HAProxyError as exc:
                 raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
-            self.lbs.append(dict(runtime=runtime, spec=lb["socket"], backend=lb["backend"] or self.app))
+            self.lbs.append(dict(runtime=runtime, spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app))
         for index, unit in enumerate(params["units"]):
             self.units.append(dict(name=unit["name"], server=unit["server"], index=index,
                                    params=unit_params(index, unit, params)))
@@ -282,16 +283,21 @@ class Rollout(object):
         record_path = os.path.join(self.params["state_dir"], "%s.json" % self.app)
         self.result["changed"] = bool(plan["steps"])
         if self.check_mode:
-            self.result["units"] = [self.unit_result(u) for u in self.units]
+            self.report()
             return self.result
         for step in plan["steps"]:
             unit = next(u for u in self.units if u["name"] == step["unit"])
             self.execute(unit, step["action"])
-        self.result["units"] = [self.unit_result(u) for u in self.units]
-        self.result["timeline"] = step_timeline(self.events)
+        self.report()
         if self.params["record"]:
             self.record(record_path, release)
         return self.result
+
+    def report(self):
+        self.result["units"] = [self.unit_result(u) for u in self.units]
+        self.result["timeline"] = step_timeline(self.events)
+        self.result["summary"] = summary_lines(self.result["units"], self.result["timeline"], self.result["restored"],
+                                               self.check_mode)
 
     def unit_result(self, unit):
         swap = self.swaps.get(unit["name"]) or unit.get("planned") or {}
@@ -392,8 +398,7 @@ class Rollout(object):
                 message += " It is back in rotation."
             elif servers:
                 message += " It stays out of rotation (the next run puts it back once it is healthy)."
-            self.result["units"] = [self.unit_result(u) for u in self.units]
-            self.result["timeline"] = step_timeline(self.events)
+            self.report()
             raise RolloutFailed(message)
 
     def healthy(self, swapper, unit):

@@ -200,3 +200,27 @@ def unit_summary(swap):
         "seconds_to_healthy": swap.get("seconds_to_healthy"),
         "rolled_back": bool(swap.get("rolled_back")),
     }
+
+
+def summary_lines(units, timeline, restored=(), check_mode=False):
+    """One line per unit for people: units are unit_summary() dicts with ``action``; timeline as step_timeline()."""
+    out = dict((t["unit"], t["out_of_rotation_seconds"]) for t in timeline)
+    lines = []
+    for unit in units:
+        name, action = unit["slot"], unit.get("action", "none")
+        if action == "none":
+            line = "%s: unchanged" % name
+        elif check_mode:
+            line = "%s: would %s (%s -> %s)" % (name, action, unit["old"], unit["new"])
+        elif unit["rolled_back"]:
+            line = "%s: %s never turned healthy; rolled back to %s" % (name, unit["new"], unit["old"])
+        else:
+            line = "%s: %s -> %s" % (name, unit["old"], unit["new"])
+            if unit.get("seconds_to_healthy") is not None:
+                line += ", healthy after %s s" % unit["seconds_to_healthy"]
+        if out.get(name) is not None:
+            line += ", out of rotation %s s" % out[name]
+        if name in restored:
+            line += "; put back in rotation after an interrupted run"
+        lines.append(line)
+    return lines

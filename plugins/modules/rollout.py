@@ -98,6 +98,10 @@ options:
         description: Secret environment variables of this unit only, on top of O(secret_env).
         type: dict
         default: {}
+  backend:
+    description: The HAProxy backend of the units' servers on every load balancer that does not name its own;
+      defaults to O(app).
+    type: str
   load_balancers:
     description: The HAProxy runtime API endpoints in front of this host, each reachable from the host.
     type: list
@@ -109,7 +113,7 @@ options:
         type: str
         required: true
       backend:
-        description: The backend of the units' servers on this load balancer; defaults to O(app).
+        description: The backend of the units' servers on this load balancer; defaults to O(backend).
         type: str
       timeout:
         description: Seconds to wait for each runtime API answer.
@@ -232,6 +236,12 @@ record_changed:
   description: Whether the release record changed.
   returned: always
   type: bool
+summary:
+  description: What happened, one line per unit, for people.
+  returned: always
+  type: list
+  elements: str
+  sample: ["shop-master: shop:v1 -> shop:v2, healthy after 1.4 s, out of rotation 2.9 s", "shop-backup: unchanged"]
 lock_waited:
   description: Seconds spent waiting for another run's lock (null in check mode).
   returned: always
@@ -263,6 +273,7 @@ def main():
             container=dict(type="dict", default={}),
             secret_env=dict(type="dict", default={}, no_log=True),
         )),
+        backend=dict(type="str"),
         load_balancers=dict(type="list", elements="dict", default=[], options=dict(
             socket=dict(type="str", required=True),
             backend=dict(type="str"),

@@ -8,6 +8,8 @@ import pytest
 
 from bench.loadgen import LoadGenerator
 
+ROLL = "Roll the release out to this host's master and backup"
+
 
 @pytest.fixture
 def deployed(site):
@@ -93,11 +95,11 @@ def test_broken_release_is_rolled_back_and_traffic_never_stops(deployed):
     site.extra_vars["rollout_health_retries"] = 10
     run, load = under_load(site, lambda: site.deploy("broken"))
     assert run.rc != 0
-    swap = [r for r in run.results("Swap") if r["status"] == "failed"]
-    assert swap, run.output[-4000:]
-    result = swap[0]["result"]
-    assert result["rolled_back"] is True
+    result = run.result(ROLL)
+    assert result["failed"] is True, run.output[-4000:]
+    assert result["units"][0]["rolled_back"] is True
     assert "health check will fail" in result["msg"]
+    assert "It is back in rotation" in result["msg"]
     assert load["failed"] == 0, load
     # The master runs v1 again and is back in rotation; the backup was never touched.
     assert site.slot_version("app1", "master") == "v1"
@@ -112,8 +114,9 @@ def test_unknown_tag_stops_before_anything_changes(deployed):
     run = site.deploy("v404")
     assert run.rc != 0
     failed = [r for r in run.records if r["status"] == "failed"]
-    assert "Make sure the release image is on the host" in failed[0]["task"]
+    assert ROLL in failed[0]["task"]
     assert "baton-demo/app:v404" in failed[0]["result"]["msg"]
+    assert "Nothing was changed" in failed[0]["result"]["msg"]
     assert ids(site) == before
     assert run.changed_tasks() == []
     stats = site.server_stats()
@@ -127,9 +130,8 @@ def test_missing_haproxy_socket_is_a_clear_error_and_nothing_changes(deployed):
     run = site.deploy("v2", extra_vars={"rollout_haproxy_socket": missing})
     assert run.rc != 0
     failed = [r for r in run.records if r["status"] == "failed"][0]
-    assert "Check HAProxy has this host's servers" in failed["task"]
-    messages = [item["msg"] for item in failed["result"]["results"]]
-    assert "HAProxy runtime socket %s does not exist" % missing in messages[0]
+    assert ROLL in failed["task"]
+    assert "load balancer %s: HAProxy runtime socket %s does not exist" % (missing, missing) in failed["result"]["msg"]
     assert ids(site) == before
 
 
@@ -139,8 +141,7 @@ def test_unknown_backend_is_a_clear_error_and_nothing_changes(deployed):
     run = site.deploy("v2", extra_vars={"rollout_haproxy_backend": "nosuchapp"})
     assert run.rc != 0
     failed = [r for r in run.records if r["status"] == "failed"][0]
-    messages = [item["msg"] for item in failed["result"]["results"]]
-    assert "nosuchapp" in messages[0] and site.app in messages[0]
+    assert "nosuchapp" in failed["result"]["msg"] and site.app in failed["result"]["msg"]
     assert ids(site) == before
 
 
@@ -212,7 +213,8 @@ def test_unhealthy_backup_stops_the_deploy_before_the_master_leaves(deployed):
     master_id = site.container("app1", "master").id
     run = site.deploy("v2")
     assert run.rc != 0
-    assert "HAProxy reports the backup server %s/app1_backup as DOWN" % site.app in run.output
+    assert ("app1_master is the only server of backend %s on load balancer %s that serves" % (site.app, site.socket)
+            in run.output)
     assert site.container("app1", "master").id == master_id
     assert site.slot_version("app1", "master") == "v1"
     assert site.server_stats()["app1_master"]["status"] == "UP"

@@ -18,11 +18,16 @@ def test_staging_then_production_one_host_at_a_time(site):
     assert run.rc == 0, run.output[-4000:]
     run = site.deploy("v2")
     assert run.rc == 0, run.output[-4000:]
-    # "Take <server> out of rotation" runs once per slot actually replaced.
-    hosts_in_order = [r["host"] for r in run.records
-                      if "Take the slot out of rotation" in r["task"] and r["status"] == "changed"]
-    # Each host finishes both its slots before the next host starts; staging goes first.
-    assert hosts_in_order == ["stage1", "stage1", "web1", "web1", "web2", "web2"]
+    # One module execution per host rolls both its slots; each host finishes before the next starts.
+    rollouts = [r for r in run.records if "Roll the release out" in r["task"]]
+    assert [(r["host"], r["status"]) for r in rollouts] == [("stage1", "changed"), ("web1", "changed"),
+                                                            ("web2", "changed")]
+    ends = []
+    for record in rollouts:
+        steps = [s for unit in record["result"]["timeline"] for s in unit["steps"]]
+        assert [s["action"] for s in steps] == ["drain", "maint", "swap", "ready"] * 2
+        ends.append((steps[0]["started"], steps[-1]["started"] + steps[-1]["seconds"]))
+    assert ends == sorted(ends) and all(ends[i][1] <= ends[i + 1][0] for i in range(len(ends) - 1))
     for host in ("stage1", "web1", "web2"):
         assert site.slot_version(host, "master") == "v2"
         assert site.slot_version(host, "backup") == "v2"
