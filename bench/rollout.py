@@ -1,11 +1,16 @@
 """Rollout benchmark: zero-downtime proof under steady load through a real HAProxy.
 
-Runs, each under 8 connections of paced load (50 req/s each) through HAProxy:
+Two HAProxy instances (configured by playbooks/lb.yml) sit in front of one application
+host's master and backup slots. Runs, each under 8 connections of paced load (50 req/s
+each) spread over both HAProxy frontends:
   baton           5 consecutive rollouts v1 -> v2 -> v1 ... with playbooks/deploy.yml
   baton-rollback  a rollout to the broken image (auto-rollback, the play fails)
   raw             the same docker + runtime-API steps and health criteria as a plain
-                  script (no Ansible), to measure our overhead
+                  script (no Ansible) run as its own process, to measure our overhead
   naive           the literal Clay.io sequence: docker rm -f, docker run, wait healthy
+
+Each record also gives module_executions (modules run on the application host, counted
+from the play's results; null for kinds that run no play) and load_balancers.
 
 Prints a table and writes bench/results/rollout.json (records of other kinds
 already in the file are kept).
@@ -35,19 +40,31 @@ WORK = os.path.join(ROOT, "build", "bench")
 RESULTS = os.path.join(ROOT, "bench", "results", "rollout.json")
 APP = "bench"
 IMAGE = "baton-demo/app"
-FRONTEND_PORT = 18080
+FRONTEND_PORTS = (18080, 18081)
+FRONTEND_PORT = FRONTEND_PORTS[0]
 MASTER_PORT, BACKUP_PORT = 51000, 51001
-SOCKET = os.path.join(WORK, "haproxy.sock")
-PID_FILE = os.path.join(WORK, "haproxy.pid")
+SOCKETS = tuple(os.path.join(WORK, "haproxy%d.sock" % i) for i in range(len(FRONTEND_PORTS)))
+PID_FILES = tuple(os.path.join(WORK, "haproxy%d.pid" % i) for i in range(len(FRONTEND_PORTS)))
 KINDS = ("baton", "baton-rollback", "raw", "naive")
+CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
+# Actions Ansible runs on the controller: everything else is a module executed on the host.
+CONTROLLER_ACTIONS = {"debug", "assert", "set_fact", "include_tasks", "include_role", "import_tasks", "import_role",
+                      "meta", "fail", "add_host", "group_by", "include_vars", "validate_argument_spec"}
 
 
 def inventory():
     os.makedirs(os.path.join(WORK, "group_vars"), exist_ok=True)
+    lbs = {}
+    for index, port in enumerate(FRONTEND_PORTS):
+        lbs["lb-bench%d" % index] = {
+            "haproxy_config_path": os.path.join(WORK, "haproxy%d.cfg" % index), "haproxy_pid_file": PID_FILES[index],
+            "haproxy_socket_path": SOCKETS[index], "haproxy_state_file": os.path.join(WORK, "server-state%d" % index),
+            "haproxy_apps": [{"name": APP, "bind": "127.0.0.1:%d" % port, "app_group": "app",
+                              "master_port": MASTER_PORT, "backup_port": BACKUP_PORT, "health_path": "/health"}]}
     hosts = {"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
         "children": {
-            "lb": {"hosts": {"lb-bench": {}}},
+            "lb": {"hosts": lbs},
             "app": {"children": {"staging": {"hosts": {}},
                                  "production": {"hosts": {"app-bench": {"baton_app_address": "127.0.0.1"}}}}},
         }}}
@@ -55,13 +72,8 @@ def inventory():
         "rollout_app": APP, "rollout_image": IMAGE, "rollout_container_port": 8000,
         "rollout_master_port": MASTER_PORT, "rollout_backup_port": BACKUP_PORT,
         "rollout_bind_address": "127.0.0.1", "rollout_env": {"APP_SLOW_MS": "300"},
-        "rollout_haproxy_socket": SOCKET, "rollout_state_dir": WORK,
-        "haproxy_install": False, "haproxy_service_manager": "process",
-        "haproxy_config_path": os.path.join(WORK, "haproxy.cfg"), "haproxy_pid_file": PID_FILE,
-        "haproxy_socket_path": SOCKET, "haproxy_check_interval": "500ms",
-        "haproxy_state_file": os.path.join(WORK, "server-state"),
-        "haproxy_apps": [{"name": APP, "bind": "127.0.0.1:%d" % FRONTEND_PORT, "app_group": "app",
-                          "master_port": MASTER_PORT, "backup_port": BACKUP_PORT, "health_path": "/health"}],
+        "rollout_load_balancers": [{"socket": s} for s in SOCKETS], "rollout_state_dir": WORK,
+        "haproxy_install": False, "haproxy_service_manager": "process", "haproxy_check_interval": "500ms",
     }
     with open(os.path.join(WORK, "hosts.yml"), "w") as handle:
         yaml.safe_dump(hosts, handle)
@@ -70,14 +82,43 @@ def inventory():
     return os.path.join(WORK, "hosts.yml")
 
 
-def playbook(inv, name, *extra):
+def playbook(inv, name, *extra, host="app-bench", log="ansible.log"):
+    """Run a playbook; return (exit code, modules executed on ``host``)."""
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inv,
            os.path.join(ROOT, "playbooks", name)] + list(extra)
+    os.makedirs(WORK, exist_ok=True)
+    results = os.path.join(WORK, "results.jsonl")
+    if os.path.exists(results):
+        os.unlink(results)
+    env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=CALLBACKS, ANSIBLE_CALLBACKS_ENABLED="baton_results",
+               BATON_RESULTS_FILE=results, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False)
-    with open(os.path.join(WORK, "ansible.log"), "a") as log:
-        log.write("$ %s\n%s\n" % (" ".join(cmd), proc.stdout))
-    return proc.returncode
+                          universal_newlines=True, check=False, env=env, timeout=900)
+    with open(os.path.join(WORK, log), "a") as handle:
+        handle.write("$ %s\n%s\n" % (" ".join(cmd), proc.stdout))
+    return proc.returncode, module_executions(_results(results), host)
+
+
+def _results(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def module_executions(records, host):
+    """How many modules ran on ``host``: task results that are not controller actions nor skipped (a loop counts
+    once per item that ran)."""
+    count = 0
+    for record in records:
+        if "stats" in record or record["host"] != host or record["status"] == "skipped":
+            continue
+        if record["action"].rsplit(".", 1)[-1] in CONTROLLER_ACTIONS:
+            continue
+        items = record["result"].get("results")
+        count += len([i for i in items if not i.get("skipped")]) if isinstance(items, list) else 1
+    return count
 
 
 def wait_healthy(port, timeout=60.0, interval=0.2):
@@ -109,21 +150,33 @@ def slots():
 
 
 def raw_rollout(client, version):
-    """Our steps without Ansible: drain -> 0 sessions -> maint -> stop/keep -> run -> healthy -> ready -> UP."""
-    runtime = HAProxyRuntime(SOCKET)
+    """Our steps without Ansible, on both load balancers: drain -> 0 sessions -> maint -> stop/keep -> run ->
+    healthy -> ready -> UP."""
+    runtimes = [HAProxyRuntime(socket) for socket in SOCKETS]
     for name, server, port in slots():
-        runtime.set_state(APP, server, "drain")
-        runtime.wait_for_drained(APP, server, timeout=60)
-        runtime.set_state(APP, server, "maint")
+        for runtime in runtimes:
+            runtime.set_state(APP, server, "drain")
+        for runtime in runtimes:
+            runtime.wait_for_drained(APP, server, timeout=60)
+            runtime.set_state(APP, server, "maint")
         old = client.containers.get(name)
         kwargs = run_kwargs(old, "%s:%s" % (IMAGE, version))
         old.stop(timeout=10)
         old.rename(name + ".raw-previous")
         client.containers.run(**kwargs)
         wait_healthy(port)
-        runtime.set_state(APP, server, "ready")
-        runtime.wait_for_up(APP, server, timeout=60)
+        for runtime in runtimes:
+            runtime.set_state(APP, server, "ready")
+        for runtime in runtimes:
+            runtime.wait_for_up(APP, server, timeout=60)
         old.remove()
+
+
+def raw_process(version):
+    """The raw rollout as its own process, paying its start-up as a user's script does."""
+    def action():
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--raw", version], check=True)
+    return action
 
 
 def naive_rollout(client, version):
@@ -136,19 +189,30 @@ def naive_rollout(client, version):
         wait_healthy(port)
 
 
-def measured(kind, action, rest=3.0, after=0.5, url=None):
-    load = LoadGenerator(url or "http://127.0.0.1:%d/" % FRONTEND_PORT, connections=8, period=0.02,
-                         max_seconds=300)
-    load.start()
+def windows(loads, start=None, end=None):
+    return [r for load in loads for r in load.window(start=start, end=end)]
+
+
+def measured(kind, action, rest=3.0, after=0.5, urls=None):
+    """Run ``action`` under 8 connections spread over ``urls`` (both HAProxy frontends by default). The action
+    returns None, an outcome string, or (outcome, module executions)."""
+    urls = urls or ["http://127.0.0.1:%d/" % port for port in FRONTEND_PORTS]
+    loads = [LoadGenerator(url, connections=8 // len(urls), period=0.02, max_seconds=300) for url in urls]
+    for load in loads:
+        load.start()
     time.sleep(rest)
     began = time.monotonic()
     outcome = action()
     ended = time.monotonic()
     time.sleep(after)
-    load.stop()
-    rest_s = LoadGenerator.summary(load.window(start=began - rest + 0.5, end=began))
-    during = LoadGenerator.summary(load.window(start=began, end=ended))
-    total = LoadGenerator.summary(load.window())
+    for load in loads:
+        load.stop()
+    executions = None
+    if isinstance(outcome, tuple):
+        outcome, executions = outcome
+    rest_s = LoadGenerator.summary(windows(loads, start=began - rest + 0.5, end=began))
+    during = LoadGenerator.summary(windows(loads, start=began, end=ended))
+    total = LoadGenerator.summary(windows(loads))
     record = {
         "kind": kind,
         "failed": total["failed"],
@@ -156,14 +220,16 @@ def measured(kind, action, rest=3.0, after=0.5, url=None):
         "p50_ms": {"rest": rest_s["p50_ms"], "during": during["p50_ms"]},
         "p99_ms": {"rest": rest_s["p99_ms"], "during": during["p99_ms"]},
         "seconds": round(ended - began, 2),
+        "module_executions": executions,
+        "load_balancers": len(urls),
     }
     if total["failures"]:
         record["failures"] = total["failures"]
     if outcome is not None:
         record["outcome"] = outcome
-    print("%-15s failed %4d / %5d   p99 rest %7s ms  during %7s ms   %6.2f s  %s" % (
+    print("%-15s failed %4d / %5d   p99 rest %7s ms  during %7s ms   %6.2f s  modules %4s  %s" % (
         kind, record["failed"], record["total"], record["p99_ms"]["rest"], record["p99_ms"]["during"],
-        record["seconds"], outcome or ""), flush=True)
+        record["seconds"], executions if executions is not None else "-", outcome or ""), flush=True)
     return record
 
 
@@ -173,12 +239,13 @@ def serving_version():
 
 
 def stop_haproxy():
-    try:
-        pid = int(open(PID_FILE).read().split()[0])
-        if os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "haproxy":
-            os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError, IndexError):
-        pass
+    for pid_file in PID_FILES:
+        try:
+            pid = int(open(pid_file).read().split()[0])
+            if os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "haproxy":
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError, IndexError):
+            pass
 
 
 def cleanup(client):
@@ -211,24 +278,25 @@ def mean(values):
 
 def deploy_action(inv, version, expect_ok=True):
     def action():
-        rc = playbook(inv, "deploy.yml", "-e", "version=" + version)
+        rc, executions = playbook(inv, "deploy.yml", "-e", "version=" + version)
         if (rc == 0) != expect_ok:
             raise RuntimeError("deploy of %s exited %d; see %s/ansible.log" % (version, rc, WORK))
-        return "now serving %s" % serving_version()
+        return "now serving %s" % serving_version(), executions
     return action
 
 
 def table(records, kinds=KINDS):
-    columns = ("kind", "runs", "failed", "total", "p99 rest ms", "p99 during ms", "mean s")
-    print("\n%-15s %5s %9s %9s %14s %14s %8s" % columns)
+    columns = ("kind", "runs", "failed", "total", "p99 rest ms", "p99 during ms", "mean s", "modules")
+    print("\n%-15s %5s %9s %9s %14s %14s %8s %8s" % columns)
     for kind in kinds:
         rows = [r for r in records if r["kind"] == kind]
         if not rows:
             continue
-        print("%-15s %5d %9d %9d %14.1f %14.1f %8.2f" % (
+        executions = [r.get("module_executions") for r in rows if r.get("module_executions") is not None]
+        print("%-15s %5d %9d %9d %14.1f %14.1f %8.2f %8s" % (
             kind, len(rows), sum(r["failed"] for r in rows), sum(r["total"] for r in rows),
             max(r["p99_ms"]["rest"] or 0 for r in rows), max(r["p99_ms"]["during"] or 0 for r in rows),
-            mean([r["seconds"] for r in rows])))
+            mean([r["seconds"] for r in rows]), max(executions) if executions else "-"))
     baton = [r for r in records if r["kind"] == "baton"]
     raw = [r for r in records if r["kind"] == "raw"]
     if baton and raw:
@@ -241,14 +309,18 @@ def main():
     parser = argparse.ArgumentParser(description="rollout benchmark")
     parser.add_argument("--rollouts", type=int, default=5, help="baton and raw rollouts (>= 5)")
     parser.add_argument("--naive", type=int, default=3, help="naive rollouts")
+    parser.add_argument("--raw", metavar="VERSION", help=argparse.SUPPRESS)  # one raw rollout, as its own process
     args = parser.parse_args()
     client = docker.from_env()
+    if args.raw:
+        raw_rollout(client, args.raw)
+        return
     shutil.rmtree(WORK, ignore_errors=True)
     inv = inventory()
     cleanup(client)
     records = []
     try:
-        if playbook(inv, "lb.yml") or playbook(inv, "deploy.yml", "-e", "version=v1"):
+        if playbook(inv, "lb.yml")[0] or playbook(inv, "deploy.yml", "-e", "version=v1")[0]:
             sys.exit("bench: setup failed, see %s/ansible.log" % WORK)
         wait_healthy(FRONTEND_PORT)
         version = "v1"
@@ -258,7 +330,7 @@ def main():
         records.append(measured("baton-rollback", deploy_action(inv, "broken", expect_ok=False)))
         for _run in range(args.rollouts):
             version = "v2" if version == "v1" else "v1"
-            records.append(measured("raw", lambda: raw_rollout(client, version)))
+            records.append(measured("raw", raw_process(version)))
         for _run in range(args.naive):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("naive", lambda: naive_rollout(client, version)))

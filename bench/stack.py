@@ -10,7 +10,6 @@ Records go to bench/results/rollout.json next to the rollout benchmark's.
 
 import argparse
 import os
-import subprocess
 import sys
 import urllib.request
 
@@ -20,12 +19,13 @@ sys.path.insert(0, ROOT)
 import docker  # noqa: E402
 import yaml  # noqa: E402
 
+from bench import rollout  # noqa: E402
 from bench.rollout import measured, save, table  # noqa: E402
 
 KINDS = ("stack", "stack-rollback")
 INVENTORY = os.path.join(ROOT, "inventories", "stack")
 WORK = os.path.join(ROOT, "build", "bench")
-LOG = os.path.join(WORK, "stack-ansible.log")
+LOG = "stack-ansible.log"
 STEADY = ("haproxy0", "nginx0", "logspout0")
 
 
@@ -36,15 +36,8 @@ def settings():
 
 
 def playbook(*extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
-           os.path.join(ROOT, "playbooks", "stack.yml")] + list(extra)
-    with open(LOG, "a") as log:
-        log.write("\n$ %s\n" % " ".join(cmd))
-        log.flush()
-        return subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
-                              timeout=900).returncode
+    """Run playbooks/stack.yml; return (exit code, modules executed on the stack's host)."""
+    return rollout.playbook(INVENTORY, "stack.yml", *extra, host="stack-local", log=LOG)
 
 
 def serving(port):
@@ -67,12 +60,12 @@ def started(client):
 def deploy(client, port, version, expect_ok=True):
     def action():
         before = started(client)
-        rc = playbook("--tags", "deploy", "-e", "baton_stack_version=" + version)
+        rc, executions = playbook("--tags", "deploy", "-e", "baton_stack_version=" + version)
         if (rc == 0) != expect_ok:
-            raise RuntimeError("stack deploy of %s exited %d; see %s" % (version, rc, LOG))
+            raise RuntimeError("stack deploy of %s exited %d; see %s" % (version, rc, os.path.join(WORK, LOG)))
         if started(client) != before:
             raise RuntimeError("a manual container was restarted by the deploy of %s" % version)
-        return "now serving %s; haproxy, nginx, logspout not restarted" % serving(port)
+        return "now serving %s; haproxy, nginx, logspout not restarted" % serving(port), executions
     return action
 
 
@@ -81,21 +74,21 @@ def main():
     parser.add_argument("--redeploys", type=int, default=3, help="redeploys with a new tag")
     args = parser.parse_args()
     os.makedirs(WORK, exist_ok=True)
-    if os.path.exists(LOG):
-        os.unlink(LOG)
+    if os.path.exists(os.path.join(WORK, LOG)):
+        os.unlink(os.path.join(WORK, LOG))
     port, slug = settings()
     url = "http://127.0.0.1:%d/" % port
     client = docker.from_env()
     cleanup(client, slug)
     records = []
     try:
-        if playbook("-e", "baton_stack_version=v1"):
-            sys.exit("bench: the first stack deploy failed, see %s" % LOG)
+        if playbook("-e", "baton_stack_version=v1")[0]:
+            sys.exit("bench: the first stack deploy failed, see %s" % os.path.join(WORK, LOG))
         version = "v1"
         for _run in range(args.redeploys):
             version = "v2" if version == "v1" else "v1"
-            records.append(measured("stack", deploy(client, port, version), url=url))
-        records.append(measured("stack-rollback", deploy(client, port, "broken", expect_ok=False), url=url))
+            records.append(measured("stack", deploy(client, port, version), urls=[url]))
+        records.append(measured("stack-rollback", deploy(client, port, "broken", expect_ok=False), urls=[url]))
     finally:
         cleanup(client, slug)
     save(records, KINDS)

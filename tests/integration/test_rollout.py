@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bench.loadgen import LoadGenerator
+from tests.support.site import under_load
 
 ROLL = "Roll the release out to this host's master and backup"
 
@@ -21,19 +21,6 @@ def deployed(site):
 
 def ids(site):
     return {c.name: c.id for c in site.containers()}
-
-
-def under_load(site, action):
-    load = LoadGenerator("http://127.0.0.1:%d/" % site.frontend_port, connections=4, period=0.02,
-                         max_seconds=240)
-    load.start()
-    time.sleep(1.0)
-    try:
-        result = action()
-    finally:
-        time.sleep(0.5)
-        load.stop()
-    return result, LoadGenerator.summary(load.window())
 
 
 def test_first_deploy_check_mode_changes_nothing_then_creates_both_slots(site):

@@ -307,7 +307,7 @@ def kill_tree(pid):
 def test_killed_at_random_moments_the_next_run_converges_without_losing_a_request(deployed, tmp_path):
     lab = deployed
     rng = random.Random(int(os.environ.get("BATON_KILL_SEED", "0")) or None)
-    versions = ["v2", "v3", "v1"]
+    versions = ["v2", "v3", "v1"] * 3 + ["v2"]  # ten kills
     failed = total = 0
     interrupted = []
     for attempt, version in enumerate(versions):
@@ -316,7 +316,7 @@ def test_killed_at_random_moments_the_next_run_converges_without_losing_a_reques
             load.start()
         workdir = tmp_path / ("kill%d" % attempt)
         workdir.mkdir()
-        delay = rng.uniform(1.0, 4.0)
+        delay = rng.uniform(1.0, 5.0)
         proc = start_playbook(workdir, lab.play(version))
         time.sleep(delay)
         kill_tree(proc.pid)
@@ -342,5 +342,5 @@ def test_killed_at_random_moments_the_next_run_converges_without_losing_a_reques
                      if c.name.endswith(".baton-previous")]
         assert leftovers == []
     print("interrupted runs (delay, left behind, restored, plan of the next run):", interrupted)
-    assert failed == 0 and total > 300, (failed, total, interrupted)
-    assert interrupted, "every kill came after its rollout had ended: nothing was interrupted"
+    assert failed == 0 and total > 1000, (failed, total, interrupted)
+    assert len(interrupted) >= 3, "fewer than 3 of the 10 kills came before their rollout ended: %s" % interrupted

@@ -13,6 +13,8 @@ import uuid
 
 import docker
 
+from bench.loadgen import LoadGenerator
+
 from .ansible import ROOT, run_playbook
 from .haproxy import ensure_ports_free, runtime_command
 from .net import free_port
@@ -162,3 +164,18 @@ class Site:
                         self.docker.containers.get(self.slot_name(name, role) + suffix).remove(force=True)
                     except docker.errors.NotFound:
                         pass
+
+
+def under_load(site, action):
+    """Run ``action()`` under 4 connections of paced load through the site's HAProxy; return (its outcome, the
+    load summary)."""
+    load = LoadGenerator("http://127.0.0.1:%d/" % site.frontend_port, connections=4, period=0.02,
+                         max_seconds=240)
+    load.start()
+    time.sleep(1.0)
+    try:
+        result = action()
+    finally:
+        time.sleep(0.5)
+        load.stop()
+    return result, LoadGenerator.summary(load.window())
