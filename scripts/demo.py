@@ -3,7 +3,8 @@
 1. configures HAProxy on this machine (playbooks/lb.yml, embedded local inventory);
 2. deploys baton-demo/app:v1 (creates the master and backup slots on a first run);
 3. sends steady load through HAProxy (127.0.0.1:8080) and rolls out v2 meanwhile;
-4. prints, per slot, old -> new version, seconds to healthy, and failed/total requests.
+4. prints, per slot, old -> new version, seconds to healthy, and failed/total requests, and draws
+   the rollout's timeline (load probe and each slot's steps) into build/demo/rollout-timeline.png.
 
 `--clean` stops the demo's HAProxy (by its PID) and removes the demo containers.
 """
@@ -26,14 +27,22 @@ INVENTORY = os.path.join(ROOT, "inventories", "local", "hosts.yml")
 FRONTEND = ("127.0.0.1", 8080)
 PID_FILE = "/run/baton-demo/haproxy.pid"
 RECORD = "/var/lib/baton-demo/demo.json"
+OUT = os.path.join(ROOT, "build", "demo")
+RESULTS = os.path.join(OUT, "results.jsonl")
+PICTURE = os.path.join(OUT, "rollout-timeline.png")
 
 
 def playbook(name, *extra, quiet=False):
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
            os.path.join(ROOT, "playbooks", name)] + list(extra)
     print("\n$ " + " ".join(["ansible-playbook", "playbooks/" + name] + list(extra)), flush=True)
+    os.makedirs(OUT, exist_ok=True)
+    if os.path.exists(RESULTS):
+        os.unlink(RESULTS)
+    env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "support", "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="baton_results", BATON_RESULTS_FILE=RESULTS)
     out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         universal_newlines=True, check=False)
+                         universal_newlines=True, check=False, env=env)
     lines = out.stdout.splitlines()
     shown = lines if not quiet or out.returncode else [l for l in lines if l.startswith(("PLAY RECAP", "app-", "lb-"))]
     print("\n".join(shown), flush=True)
@@ -93,11 +102,14 @@ def main():
     load = LoadGenerator("http://%s:%d/" % FRONTEND, connections=8, period=0.02, max_seconds=240)
     load.start()
     time.sleep(2.0)
-    began = time.monotonic()
+    origin = (time.monotonic(), time.time())
+    began = origin[0]
     playbook("deploy.yml", "-e", "version=" + args.to_version)
     ended = time.monotonic()
     time.sleep(1.0)
     load.stop()
+    with open(RESULTS) as handle:
+        rollout = [json.loads(line) for line in handle if '"baton.docker.rollout"' in line][-1]["result"]
 
     record = json.load(open(RECORD))
     print("\n== What happened")
@@ -114,6 +126,13 @@ def main():
     print("responses by version: %s" % ", ".join("%s=%d" % kv for kv in sorted(load.bodies.items())))
     if allr["failures"]:
         print("failures: %s" % allr["failures"])
+    print("\n".join([""] + rollout["summary"]))
+    from bench.timeline import draw
+    draw(PICTURE, load.window(start=began - 2.0), rollout["timeline"], (began - 2.0, origin[1] - 2.0),
+         "make demo: %s -> %s under load, %d failed / %d requests" % (args.from_version, args.to_version,
+                                                                        allr["failed"], allr["total"]))
+    print("timeline picture (requests/s, failures, p99 latency, each slot's steps): %s"
+          % os.path.relpath(PICTURE, ROOT))
     print("\nHAProxy and both slots keep running: curl http://127.0.0.1:8080/ ; `make demo-clean` stops them.")
     sys.exit(1 if allr["failed"] else 0)
 
