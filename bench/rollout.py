@@ -8,6 +8,8 @@ each) spread over both HAProxy frontends:
   raw             the same docker + runtime-API steps and health criteria as a plain
                   script (no Ansible) run as its own process, to measure our overhead
   naive           the literal Clay.io sequence: docker rm -f, docker run, wait healthy
+  peer            the same rollout written with community.docker.docker_container and
+                  community.general.haproxy (bench/peer/), as Ansible users write it today
 
 Each record also gives module_executions (modules run on the application host, counted
 from the play's results; null for kinds that run no play) and load_balancers.
@@ -45,7 +47,9 @@ FRONTEND_PORT = FRONTEND_PORTS[0]
 MASTER_PORT, BACKUP_PORT = 51000, 51001
 SOCKETS = tuple(os.path.join(WORK, "haproxy%d.sock" % i) for i in range(len(FRONTEND_PORTS)))
 PID_FILES = tuple(os.path.join(WORK, "haproxy%d.pid" % i) for i in range(len(FRONTEND_PORTS)))
-KINDS = ("baton", "baton-rollback", "raw", "naive")
+KINDS = ("baton", "baton-rollback", "raw", "naive", "peer")
+PEER_COLLECTIONS = os.path.join(ROOT, "build", "bench-collections")
+PEER_NEEDS = ("ansible_collections/community/docker/", "ansible_collections/community/general/")
 CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
 # Actions Ansible runs on the controller: everything else is a module executed on the host.
 CONTROLLER_ACTIONS = {"debug", "assert", "set_fact", "include_tasks", "include_role", "import_tasks", "import_role",
@@ -83,7 +87,7 @@ def inventory():
 
 
 def playbook(inv, name, *extra, host="app-bench", log="ansible.log"):
-    """Run a playbook; return (exit code, modules executed on ``host``)."""
+    """Run a playbook (of playbooks/, or a path); return (exit code, modules executed on ``host``)."""
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inv,
            os.path.join(ROOT, "playbooks", name)] + list(extra)
     os.makedirs(WORK, exist_ok=True)
@@ -91,7 +95,8 @@ def playbook(inv, name, *extra, host="app-bench", log="ansible.log"):
     if os.path.exists(results):
         os.unlink(results)
     env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=CALLBACKS, ANSIBLE_CALLBACKS_ENABLED="baton_results",
-               BATON_RESULTS_FILE=results, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               BATON_RESULTS_FILE=results,
+               ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([os.path.join(ROOT, "build", "collections"), PEER_COLLECTIONS]),
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, check=False, env=env, timeout=900)
@@ -105,6 +110,31 @@ def _results(path):
         return []
     with open(path) as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def peer_collections():
+    """community.docker and community.general, out of the `ansible` package's wheel (PyPI), into
+    build/bench-collections; cached."""
+    if all(os.path.isdir(os.path.join(PEER_COLLECTIONS, need)) for need in PEER_NEEDS):
+        return
+    import glob
+    import zipfile
+    wheels = os.path.join(ROOT, "build", "bench-wheels")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "ansible", "-d", wheels], check=True)
+    wheel = sorted(glob.glob(os.path.join(wheels, "ansible-*.whl")))[-1]
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.startswith(PEER_NEEDS):
+                archive.extract(member, PEER_COLLECTIONS)
+
+
+def peer_action(inv, version):
+    def action():
+        rc, executions = playbook(inv, os.path.join(ROOT, "bench", "peer", "rollout.yml"), "-e", "version=" + version)
+        if rc != 0:
+            raise RuntimeError("peer rollout of %s exited %d; see %s/ansible.log" % (version, rc, WORK))
+        return "now serving %s" % serving_version(), executions
+    return action
 
 
 def module_executions(records, host):
@@ -299,16 +329,20 @@ def table(records, kinds=KINDS):
             mean([r["seconds"] for r in rows]), max(executions) if executions else "-"))
     baton = [r for r in records if r["kind"] == "baton"]
     raw = [r for r in records if r["kind"] == "raw"]
+    peer = [r for r in records if r["kind"] == "peer"]
     if baton and raw:
         ratio = mean([r["seconds"] for r in baton]) / mean([r["seconds"] for r in raw])
         worst = max((r["p99_ms"]["during"] or 0) / (r["p99_ms"]["rest"] or 1) for r in baton)
         print("\nbaton/raw time ratio: %.2f   worst baton p99 during/rest: %.2f" % (ratio, worst))
+    if baton and peer:
+        print("peer/baton time ratio: %.2f" % (mean([r["seconds"] for r in peer]) / mean([r["seconds"] for r in baton])))
 
 
 def main():
     parser = argparse.ArgumentParser(description="rollout benchmark")
     parser.add_argument("--rollouts", type=int, default=5, help="baton and raw rollouts (>= 5)")
     parser.add_argument("--naive", type=int, default=3, help="naive rollouts")
+    parser.add_argument("--peer", type=int, default=3, help="rollouts written with community.docker")
     parser.add_argument("--raw", metavar="VERSION", help=argparse.SUPPRESS)  # one raw rollout, as its own process
     args = parser.parse_args()
     client = docker.from_env()
@@ -331,6 +365,14 @@ def main():
         for _run in range(args.rollouts):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("raw", raw_process(version)))
+        if args.peer:
+            peer_collections()
+        for _run in range(args.peer):
+            version = "v2" if version == "v1" else "v1"
+            records.append(measured("peer", peer_action(inv, version)))
+        # The peer's containers carry other settings: bring the slots back to ours before the naive kind.
+        if playbook(inv, "deploy.yml", "-e", "version=" + version)[0]:
+            sys.exit("bench: redeploy after the peer kind failed, see %s/ansible.log" % WORK)
         for _run in range(args.naive):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("naive", lambda: naive_rollout(client, version)))

@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - reported by require_docker()
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
+from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, parse_image_ref
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -1063,19 +1064,12 @@ def ensure_image(client, image):
     """Make sure ``image`` is present locally, pulling it when it is not."""
     if image_present(client, image):
         return
-    repository, tag = image, "latest"
-    if "@" in image:
-        repository, digest = image.split("@", 1)
-        try:
-            pull_image(client, repository, digest=digest)
-        except DockerClientError as exc:
-            raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
-        return
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        repository, tag = image.rsplit(":", 1)
     try:
-        pull_image(client, repository, tag=tag)
+        repository, tag, digest = parse_image_ref(image)
+    except ParamError as exc:
+        raise DockerClientError(str(exc))
+    try:
+        pull_image(client, repository, tag=None if digest else tag, digest=digest)
     except DockerClientError as exc:
         raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
 

@@ -28,6 +28,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, split_image_ref
+
 DEPLOY_MODES = ("auto", "manual", "cron")
 ENTRY_KEYS = (
     "deploy", "image", "tag", "containers", "startup_time", "database", "env", "env_from", "volumes",
@@ -395,8 +397,11 @@ def _entry(path, name, spec):
 
 def image_with_tag(path, image, tag):
     """``image:tag``; the tag defaults to latest unless the image already names a tag or digest."""
-    last = image.rsplit("/", 1)[-1]
-    has_tag = ":" in last or "@" in image
+    try:
+        _repository, own_tag, digest = split_image_ref(image)
+    except ParamError as exc:
+        _fail(path, str(exc).split(": ", 1)[1])
+    has_tag = own_tag is not None or digest is not None
     if tag is not None:
         if has_tag:
             _fail(path, "%r already names a tag or digest and tag is %r; set one of them" % (image, tag))

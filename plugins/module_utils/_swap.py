@@ -56,6 +56,11 @@ _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Docker's reference grammar: an optional registry (a host name or address, with an optional port), then path
+# components of lowercase letters and digits joined by single separators (".", "_", "__", runs of "-").
+_REGISTRY = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                       r"|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NS = 1000000000
 
@@ -82,6 +87,28 @@ def parse_image_ref(ref):
     ``repo`` alone means ``repo:latest`` as with ``docker pull``. The registry
     part may carry a port (``127.0.0.1:5000/demo/app:v1``).
     """
+    repository, tag, digest = split_image_ref(ref)
+    if tag is None and digest is None:
+        tag = "latest"
+    return repository, tag, digest
+
+
+def registry_of(repository):
+    """The registry part of a repository (``docker.io`` when it names none)."""
+    first = repository.split("/", 1)[0]
+    if "/" in repository and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        return first
+    return "docker.io"
+
+
+def image_tag(ref):
+    """The tag an image reference deploys (``latest`` when it names neither tag nor digest; None for a digest only)."""
+    return parse_image_ref(ref)[1]
+
+
+def split_image_ref(ref):
+    """The one image-reference parser: (repository, tag or None, digest or None), as written; ParamError naming what
+    is wrong. Repository path components follow Docker's grammar (lowercase)."""
     text = (ref or "").strip()
     if not text or any(c.isspace() for c in text):
         raise ParamError("image: %r is not an image reference (expected repository:tag or "
@@ -100,8 +127,16 @@ def parse_image_ref(ref):
             raise ParamError("image: %r has an invalid tag %r" % (ref, tag))
     if not text or text.endswith("/") or text.startswith("/") or "//" in text:
         raise ParamError("image: %r has no valid repository name" % (ref,))
-    if tag is None and digest is None:
-        tag = "latest"
+    parts = text.split("/")
+    registry = registry_of(text)
+    if registry != "docker.io" or parts[0] == "docker.io":
+        if not _REGISTRY.match(parts[0]):
+            raise ParamError("image: %r has an invalid registry %r" % (ref, parts[0]))
+        parts = parts[1:]
+    for part in parts:
+        if not _PATH_COMPONENT.match(part):
+            raise ParamError("image: %r: the repository name part %r must be lowercase letters and digits, "
+                             "separated by '.', '_', '__' or '-'" % (ref, part))
     return text, tag, digest
 
 

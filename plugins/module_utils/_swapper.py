@@ -57,6 +57,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
     merge_config,
     parse_health_url,
     parse_image_ref,
+    registry_of,
     ports_to_check,
     recovery_action,
     referenced_containers,
@@ -111,7 +112,7 @@ class ContainerSwap(object):
         self.result["image"]["ref"] = self.ref
         auth = params["pull_auth"]
         if auth and auth.get("registry"):
-            registry = _registry_of(self.repository)
+            registry = registry_of(self.repository)
             if auth["registry"].rstrip("/").split("://")[-1] != registry:
                 raise ParamError("pull_auth.registry: %s is not the registry of image %s (%s)"
                                  % (auth["registry"], self.ref, registry))
@@ -415,13 +416,6 @@ def _brief(attrs):
 
 def _status(attrs):
     return ((attrs or {}).get("State") or {}).get("Status") or "unknown"
-
-
-def _registry_of(repository):
-    first = repository.split("/", 1)[0]
-    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
 
 
 def _ref_of(container):

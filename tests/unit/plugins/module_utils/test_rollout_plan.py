@@ -7,6 +7,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     journal_after,
     plan_rollout,
     step_timeline,
+    summary_lines,
 )
 
 LB1 = "/run/haproxy/admin.sock"
@@ -166,3 +167,15 @@ def test_timeline_measures_time_out_of_rotation():
     assert timeline[0]["out_of_rotation_seconds"] == 3.1
     assert timeline[0]["steps"][2] == dict(action="swap", started=10.6, seconds=2.0)
     assert timeline[1]["out_of_rotation_seconds"] is None
+
+
+def test_summary_lines_for_people():
+    units = [dict(slot="m", action="replace", old="app:v1", new="app:v2", seconds_to_healthy=1.2, rolled_back=False),
+             dict(slot="b", action="none", old="app:v2", new="app:v2", seconds_to_healthy=None, rolled_back=False),
+             dict(slot="w", action="replace", old="app:v1", new="app:bad", seconds_to_healthy=None, rolled_back=True)]
+    timeline = [dict(unit="m", steps=[], out_of_rotation_seconds=2.5), dict(unit="w", steps=[], out_of_rotation_seconds=None)]
+    assert summary_lines(units, timeline, restored=["b"]) == [
+        "m: app:v1 -> app:v2, healthy after 1.2 s, out of rotation 2.5 s",
+        "b: unchanged; put back in rotation after an interrupted run",
+        "w: app:bad never turned healthy; rolled back to app:v1"]
+    assert summary_lines(units[:1], [], check_mode=True) == ["m: would replace (app:v1 -> app:v2)"]

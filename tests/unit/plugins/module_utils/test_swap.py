@@ -95,6 +95,11 @@ def container(**changes):
     ("127.0.0.1:5000/demo/app", ("127.0.0.1:5000/demo/app", "latest", None)),
     ("app@sha256:" + "a" * 64, ("app", None, "sha256:" + "a" * 64)),
     ("reg.example.com/app:v2@sha256:" + "b" * 64, ("reg.example.com/app", "v2", "sha256:" + "b" * 64)),
+    ("Registry.Example.com:443/team__x/my-app.v2:Tag_1", ("Registry.Example.com:443/team__x/my-app.v2", "Tag_1", None)),
+    ("localhost/app", ("localhost/app", "latest", None)),
+    ("[::1]:5000/app:v1", ("[::1]:5000/app", "v1", None)),
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:git_cf7edb2",
+     ("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop", "git_cf7edb2", None)),
 ])
 def test_parse_image_ref(ref, expected):
     assert sw.parse_image_ref(ref) == expected
@@ -107,6 +112,11 @@ def test_parse_image_ref(ref, expected):
     ("app:v1!", "invalid tag"),
     (":v1", "no valid repository"),
     ("/app:v1", "no valid repository"),
+    ("Shop:v2", "the repository name part 'Shop' must be lowercase"),
+    ("team/App", "'App' must be lowercase"),
+    ("app-/x", "'app-' must be lowercase"),
+    ("-bad.example.com/app", "invalid registry '-bad.example.com'"),
+    ("reg.example.com:port/app", "invalid registry 'reg.example.com:port'"),
 ])
 def test_parse_image_ref_refuses(ref, fragment):
     with pytest.raises(sw.ParamError) as err:
