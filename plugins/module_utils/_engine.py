@@ -158,7 +158,7 @@ class Rollout(object):
             raise ParamError("units: at least one unit is needed")
         for index, lb in enumerate(params["load_balancers"]):
             try:
-                runtime = HAProxyRuntime(lb["socket"], lb["timeout"])
+                runtime = HAProxyRuntime(lb["socket"], lb["timeout"], lb["tls"])
             except HAProxyError as exc:
                 raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
             self.lbs.append(dict(runtime=runtime, spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app))

@@ -33,6 +33,7 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 import stat
 import time
 
@@ -442,22 +443,56 @@ class ServerState(object):
 # I/O
 # ---------------------------------------------------------------------------
 
+def tls_context(spec, family, tls):
+    """The client TLS context of a runtime API endpoint; HAProxyError naming the file or setting that is wrong."""
+    if family != "tcp":
+        raise HAProxyError("socket %s: TLS applies to a TCP runtime API (host:port), not to a unix socket" % spec)
+    if not tls.get("ca_file"):
+        raise HAProxyError("socket %s: tls.ca_file is needed to verify HAProxy's certificate" % spec)
+    if bool(tls.get("cert_file")) != bool(tls.get("key_file")):
+        raise HAProxyError("socket %s: tls.cert_file and tls.key_file go together" % spec)
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    try:
+        context.load_verify_locations(cafile=tls["ca_file"])
+    except (IOError, OSError, ssl.SSLError) as exc:
+        raise HAProxyError("socket %s: cannot load tls.ca_file %s: %s" % (spec, tls["ca_file"], _tls_reason(exc)))
+    if tls.get("cert_file"):
+        try:
+            context.load_cert_chain(tls["cert_file"], tls["key_file"])
+        except (IOError, OSError, ssl.SSLError) as exc:
+            raise HAProxyError("socket %s: cannot load the client certificate %s / key %s: %s"
+                               % (spec, tls["cert_file"], tls["key_file"], _tls_reason(exc)))
+    return context
+
+
+def _tls_reason(exc):
+    return getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 class HAProxyRuntime(object):
     """A client for one HAProxy runtime API socket.
 
-    ``HAProxyRuntime(socket, timeout=5.0)``: ``socket`` is a unix socket path or
-    ``host:port`` (see parse_socket_spec); ``timeout`` bounds the connect and
-    every read of one command, in seconds. Each command opens its own
-    connection, so one instance can be used for as long as needed, including
-    across HAProxy reloads.
+    ``HAProxyRuntime(socket, timeout=5.0, tls=None)``: ``socket`` is a unix
+    socket path or ``host:port`` (see parse_socket_spec); ``timeout`` bounds
+    the connect and every read of one command, in seconds. Each command opens
+    its own connection, so one instance can be used for as long as needed,
+    including across HAProxy reloads. ``tls`` (TCP only): a dict ``ca_file``
+    (the CA that signed HAProxy's certificate, required), ``cert_file`` and
+    ``key_file`` (our client certificate, for a socket that verifies clients),
+    ``server_name`` (the name HAProxy's certificate must carry; default: the
+    host of ``socket``).
     """
 
-    def __init__(self, socket_spec=DEFAULT_SOCKET, timeout=DEFAULT_SOCKET_TIMEOUT):
+    def __init__(self, socket_spec=DEFAULT_SOCKET, timeout=DEFAULT_SOCKET_TIMEOUT, tls=None):
         self.spec = socket_spec
         self.family, self.address = parse_socket_spec(socket_spec)
         if timeout is None or timeout <= 0:
             raise HAProxyError("socket_timeout must be a positive number of seconds, got %r" % (timeout,))
         self.timeout = float(timeout)
+        self.tls = None
+        if tls:
+            self.tls = tls_context(socket_spec, self.family, tls)
+            self.server_name = tls.get("server_name") or self.address[0]
 
     # -- transport ---------------------------------------------------------
 
@@ -465,7 +500,8 @@ class HAProxyRuntime(object):
         if self.family == "unix":
             return "HAProxy runtime socket %s" % self.address
         host, port = self.address
-        return "HAProxy runtime API at %s" % (("[%s]:%d" if ":" in host else "%s:%d") % (host, port))
+        return "HAProxy runtime API at %s%s" % (("[%s]:%d" if ":" in host else "%s:%d") % (host, port),
+                                               " (TLS)" if self.tls else "")
 
     def _connect(self):
         if self.family == "unix":
@@ -509,7 +545,7 @@ class HAProxyRuntime(object):
     def _connect_tcp(self, host, port):
         where = self.describe()
         try:
-            return socket.create_connection((host, port), timeout=self.timeout)
+            sock = socket.create_connection((host, port), timeout=self.timeout)
         except socket.timeout:
             raise HAProxyError("%s is unreachable: no answer to the connection within %s" % (where, _seconds(self.timeout)))
         except socket.gaierror as exc:
@@ -519,6 +555,15 @@ class HAProxyRuntime(object):
                 raise HAProxyError("connection refused by %s: nothing listens there (is HAProxy running, with a "
                                    "'stats socket ipv4@%s:%d' line?)" % (where, host, port))
             raise HAProxyError("%s is unreachable: %s" % (where, exc.strerror or exc))
+        if self.tls is None:
+            return sock
+        try:
+            tls_sock = self.tls.wrap_socket(sock, server_hostname=self.server_name)
+            # TLS 1.3: a server that refuses our certificate says so with the first read, not the handshake.
+            return tls_sock
+        except (ssl.SSLError, socket.timeout, OSError) as exc:
+            sock.close()
+            raise HAProxyError("TLS handshake with %s failed: %s" % (where, _tls_reason(exc)))
 
     def command(self, cmd):
         """Send one command and return HAProxy's whole answer as text (trailing blank lines removed).
@@ -550,6 +595,8 @@ class HAProxyRuntime(object):
                         raise HAProxyError("%s: the answer to %r is larger than %d bytes" % (self.describe(), cmd, _MAX_ANSWER))
             except socket.timeout:
                 raise HAProxyError("%s did not finish answering %r within %s" % (self.describe(), cmd, _seconds(self.timeout)))
+            except ssl.SSLError as exc:
+                raise HAProxyError("%s refused the TLS session during %r: %s" % (self.describe(), cmd, _tls_reason(exc)))
             except OSError as exc:
                 raise HAProxyError("%s: connection lost during %r: %s" % (self.describe(), cmd, exc.strerror or exc))
         finally:

@@ -119,6 +119,25 @@ options:
         description: Seconds to wait for each runtime API answer.
         type: float
         default: 5.0
+      tls:
+        description:
+          - TLS for a TCP endpoint, as HAProxy serves it with C(ssl crt ... ca-file ... verify required) on its
+            C(stats socket) line, so that app hosts drive remote load balancers without an open admin port.
+        type: dict
+        suboptions:
+          ca_file:
+            description: The CA certificate that signed HAProxy's certificate.
+            type: path
+            required: true
+          cert_file:
+            description: Our client certificate (PEM), for a socket that verifies clients.
+            type: path
+          key_file:
+            description: The key of O(load_balancers[].tls.cert_file).
+            type: path
+          server_name:
+            description: The name HAProxy's certificate must carry; defaults to the host of O(load_balancers[].socket).
+            type: str
   drain_timeout:
     description: Seconds a draining server may keep sessions before the rollout gives up on it (it returns to ready).
     type: float
@@ -178,6 +197,10 @@ EXAMPLES = r"""
     load_balancers:
       - socket: /run/haproxy/admin.sock
       - socket: 10.0.0.12:9999
+        tls:
+          ca_file: /etc/baton/lb-ca.pem
+          cert_file: /etc/baton/client.pem
+          key_file: /etc/baton/client.key
   register: shop_rollout
 
 - name: Show what would change
@@ -278,6 +301,12 @@ def main():
             socket=dict(type="str", required=True),
             backend=dict(type="str"),
             timeout=dict(type="float", default=5.0),
+            tls=dict(type="dict", options=dict(
+                ca_file=dict(type="path", required=True),
+                cert_file=dict(type="path"),
+                key_file=dict(type="path", no_log=False),
+                server_name=dict(type="str"),
+            )),
         )),
         drain_timeout=dict(type="float", default=60),
         up_timeout=dict(type="float", default=60),

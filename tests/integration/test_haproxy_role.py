@@ -86,3 +86,39 @@ def test_second_instance_on_the_frontend_port_is_refused(site):
         blocker.close()
     assert run.rc != 0
     assert "Something already listens on 127.0.0.1:%d" % site.frontend_port in run.output
+
+
+def test_runtime_api_over_tls_verifies_clients(site, tmp_path):
+    """The role's TLS endpoint in front of the runtime API: a client of the CA is served, a stranger is refused."""
+    import os
+    from tests.support.tls import CertificateAuthority
+    from ansible_collections.baton.docker.plugins.module_utils._haproxy import HAProxyError, HAProxyRuntime
+    ca = CertificateAuthority(tmp_path / "ca")
+    server = ca.issue("lb", "serverAuth", "IP:127.0.0.1")[2]
+    cert, key, _pem = ca.issue("app-host", "clientAuth")
+    port = free_port()
+    site.extra_vars.update(haproxy_runtime_tls_bind="127.0.0.1:%d" % port, haproxy_runtime_tls_cert=open(server).read(),
+                           haproxy_runtime_tls_client_ca=open(ca.ca).read(),
+                           haproxy_runtime_tls_dir=str(tmp_path / "runtime-tls"))
+    run = site.playbook("lb.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert "BEGIN" not in run.output  # the key stays out of the output
+    assert oct(os.stat(str(tmp_path / "runtime-tls" / "server.pem")).st_mode & 0o777) == "0o600"
+    runtime = HAProxyRuntime("127.0.0.1:%d" % port, tls=dict(ca_file=ca.ca, cert_file=cert, key_file=key))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert site.app in runtime.backends()
+            break
+        except HAProxyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    stranger = CertificateAuthority(tmp_path / "other", name="stranger-ca")
+    bad_cert, bad_key, _pem = stranger.issue("intruder", "clientAuth")
+    try:
+        HAProxyRuntime("127.0.0.1:%d" % port, tls=dict(ca_file=ca.ca, cert_file=bad_cert, key_file=bad_key)).backends()
+    except HAProxyError as exc:
+        assert "TLS" in str(exc), exc
+    else:
+        raise AssertionError("a client certificate of another CA was accepted")

@@ -17,6 +17,7 @@ from bench.loadgen import LoadGenerator
 from tests.support.ansible import COLLECTIONS, start_playbook, run_playbook
 from tests.support.haproxy import HAProxyProcess, render_config, runtime_command
 from tests.support.net import free_port
+from tests.support.tls import CertificateAuthority
 
 IMAGE = "baton-demo/app"
 TASK = "roll out"
@@ -25,7 +26,8 @@ TASK = "roll out"
 class Lab:
     """One application host (master + backup slots on this engine) behind two HAProxy instances."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=None):
+        """``tls``: a CertificateAuthority; the second load balancer then serves its runtime API over TLS and verifies clients."""
         self.workdir = str(workdir)
         self.app = "rm%s" % uuid.uuid4().hex[:8]
         self.ports = {"master": free_port(), "backup": free_port()}
@@ -38,7 +40,14 @@ class Lab:
             tcp = free_port() if index == 1 else None
             servers = [dict(name="h_master", port=self.ports["master"], check=True),
                        dict(name="h_backup", port=self.ports["backup"], check=True, options="backup")]
-            config = render_config(free_port(), servers, os.path.join(lbdir, "admin.sock"), tcp_socket_port=tcp,
+            admin = os.path.join(lbdir, "admin.sock")
+            extra = ""
+            if tcp and tls:
+                # HAProxy's own TLS in front of its runtime API: clients must show a certificate of the CA.
+                pem = tls.issue("lb%d" % index, "serverAuth", "IP:127.0.0.1")[2]
+                extra = ("listen runtime-api\n    mode tcp\n    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required\n"
+                         "    server cli unix@%s\n" % (tcp, pem, tls.ca, admin))
+            config = render_config(free_port(), servers, admin, tcp_socket_port=None if extra else tcp, extra=extra,
                                    backend=self.app, check_inter="300ms")
             frontend = int(config.split("bind 127.0.0.1:")[1].split()[0])
             proc = HAProxyProcess(lbdir, config).start()
@@ -302,6 +311,41 @@ def kill_tree(pid):
             os.kill(target, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_remote_load_balancer_over_tls_with_a_client_certificate(tmp_path):
+    ca = CertificateAuthority(tmp_path / "ca")
+    cert, key, _pem = ca.issue("app-host", "clientAuth")
+    lab = Lab(tmp_path / "lab", tls=ca)
+    try:
+        tls = dict(ca_file=ca.ca, cert_file=cert, key_file=key)
+        balancers = [dict(socket=lab.lbs[0]["endpoint"]), dict(socket=lab.lbs[1]["endpoint"], tls=tls)]
+        result, run = lab.rollout("v1", load_balancers=balancers)
+        assert run.rc == 0, run.output[-4000:]
+        lab.wait_all_up()
+        (result, run), load = under_load(lab, lambda: lab.rollout("v2", load_balancers=balancers))
+        assert run.rc == 0, run.output[-4000:]
+        assert load["failed"] == 0, load
+        assert lab.version("master") == "v2"
+
+        # A client certificate from another CA is refused by HAProxy: a clear error, nothing changed.
+        stranger = CertificateAuthority(tmp_path / "other", name="stranger-ca")
+        bad_cert, bad_key, _pem = stranger.issue("intruder", "clientAuth")
+        master_id = lab.container("master").id
+        result, run = lab.rollout("v3", load_balancers=[balancers[0], dict(
+            socket=lab.lbs[1]["endpoint"], tls=dict(tls, cert_file=bad_cert, key_file=bad_key))])
+        assert run.rc != 0
+        assert "load balancer %s" % lab.lbs[1]["endpoint"] in result["msg"], result["msg"]
+        assert "TLS" in result["msg"], result["msg"]
+        assert lab.container("master").id == master_id
+
+        # Without any client certificate: refused too.
+        result, run = lab.rollout("v3", load_balancers=[balancers[0], dict(
+            socket=lab.lbs[1]["endpoint"], tls=dict(ca_file=ca.ca))])
+        assert run.rc != 0 and "TLS" in result["msg"], result["msg"]
+        assert lab.container("master").id == master_id
+    finally:
+        lab.teardown()
 
 
 def test_killed_at_random_moments_the_next_run_converges_without_losing_a_request(deployed, tmp_path):
