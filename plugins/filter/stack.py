@@ -15,6 +15,7 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     expand_containers,
     normalize_stack,
     orphans,
+    rollout_units,
     secret_envs,
     systemd_calendar,
 )
@@ -47,6 +48,11 @@ def stack_secret_env(spec, database=None):
     return secret_envs(spec, _plain(database) or None)
 
 
+def stack_rollout_units(containers, secret_env=None, health_interval=0.5):
+    """baton.docker.rollout's units for a host's containers (stack_containers), secrets from stack_secret_env."""
+    return rollout_units(_plain(containers), _plain(secret_env) or None, float(health_interval))
+
+
 def stack_orphans(existing, wanted, slug):
     """Containers of the stack that the spec no longer asks for."""
     return orphans(existing or [], wanted or [], slug)
@@ -75,5 +81,6 @@ class FilterModule(object):
             ("stack_containers", stack_containers),
             ("stack_secret_env", stack_secret_env),
             ("stack_orphans", stack_orphans),
+            ("stack_rollout_units", stack_rollout_units),
             ("stack_systemd_calendar", stack_systemd_calendar),
         ))

@@ -101,8 +101,14 @@ def unit_params(index, unit, module_params):
     if secret_env:
         merged["secret_env"] = secret_env
     merged.update(name=unit["name"], docker_host=module_params["docker_host"],
-                  api_timeout=module_params["api_timeout"], pull="never")
-    merged.setdefault("image", module_params["image"])
+                  api_timeout=module_params["api_timeout"],
+                  # Images are made present before anything changes; a unit that is never updated pulls only
+                  # when it has to be created.
+                  pull="missing" if merged.get("update") is False else "never")
+    if module_params["image"]:
+        merged.setdefault("image", module_params["image"])
+    elif not merged.get("image"):
+        raise ParamError("units[%d] (%s): no image: set image, or container.image for this unit" % (index, unit["name"]))
     result = ArgumentSpecValidator(UNIT_SPEC).validate(merged)
     if result.error_messages:
         raise ParamError("units[%d] (%s).container: %s" % (index, unit["name"], "; ".join(result.error_messages)))
@@ -145,10 +151,15 @@ class Rollout(object):
 
     def check_params(self):
         params = self.params
-        repository, tag, digest = parse_image_ref(params["image"])
-        self.ref = image_ref(repository, tag, digest)
-        self.image_parts = (repository, tag, digest)
-        self.version = params["version"] or tag or digest
+        self.ref = self.image_parts = None
+        self.version = params["version"]
+        if params["image"]:
+            repository, tag, digest = parse_image_ref(params["image"])
+            self.ref = image_ref(repository, tag, digest)
+            self.image_parts = (repository, tag, digest)
+            self.version = self.version or tag or digest
+        elif params["expected_image_id"]:
+            raise ParamError("expected_image_id: applies to the release image; set image too")
         for name in ("drain_timeout", "up_timeout", "lock_timeout"):
             if params[name] is None or params[name] < 0:
                 raise ParamError("%s: must be 0 or more seconds, got %r" % (name, params[name]))
@@ -157,13 +168,21 @@ class Rollout(object):
         if not params["units"]:
             raise ParamError("units: at least one unit is needed")
         for index, lb in enumerate(params["load_balancers"]):
+            entry = dict(spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app,
+                         optional=lb["optional"], up=True)
             try:
-                runtime = HAProxyRuntime(lb["socket"], lb["timeout"], lb["tls"])
+                entry["runtime"] = HAProxyRuntime(lb["socket"], lb["timeout"], lb["tls"])
             except HAProxyError as exc:
-                raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
-            self.lbs.append(dict(runtime=runtime, spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app))
+                if not lb["optional"]:
+                    raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
+                # An optional load balancer whose endpoint is not known yet (a socket in a data volume the stack
+                # has not created) cannot be running.
+                entry.update(up=False, down_reason=str(exc))
+            self.lbs.append(entry)
+        if params["record"] and not self.ref:
+            raise ParamError("record: a release is recorded for a release image; set image, or record=false")
         for index, unit in enumerate(params["units"]):
-            self.units.append(dict(name=unit["name"], server=unit["server"], index=index,
+            self.units.append(dict(name=unit["name"], server=unit["server"], backend=unit["backend"], index=index,
                                    params=unit_params(index, unit, params)))
         names = [u["name"] for u in self.units]
         for name in names:
@@ -179,39 +198,63 @@ class Rollout(object):
         if not unit["server"]:
             return servers
         for lb in self.lbs:
+            if not lb["up"]:
+                continue
+            backend = unit["backend"] or lb["backend"]
             try:
-                state = lb["runtime"].server(lb["backend"], unit["server"])
+                state = lb["runtime"].server(backend, unit["server"])
             except HAProxyError as exc:
                 raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
-            servers.append(dict(lb=lb["spec"], backend=lb["backend"], server=unit["server"],
+            servers.append(dict(lb=lb["spec"], backend=backend, server=unit["server"],
                                 admin=state.admin_state, up=state.is_up))
         return servers
 
     def check_load_balancers(self):
         for lb in self.lbs:
+            if not lb["up"]:
+                continue
             try:
                 lb["runtime"].require_level("admin")
             except HAProxyError as exc:
-                raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+                if not lb["optional"]:
+                    raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+                lb["up"] = False
+                lb["down_reason"] = str(exc)
+
+    def check_missing_load_balancers(self, observed):
+        """A unit behind a load balancer that does not answer (``optional``: one the stack itself creates later) may
+        only be created, never replaced."""
+        missing = [lb for lb in self.lbs if not lb["up"]]
+        if not missing:
+            return
+        for unit, seen in zip(self.units, observed):
+            if unit["server"] and seen["change"] not in ("none", "create"):
+                raise RolloutFailed("%s would be replaced but load balancer %s does not answer (%s), so it cannot be "
+                                    "drained first. Nothing was changed."
+                                    % (unit["name"], missing[0]["spec"], missing[0]["down_reason"]))
 
     def resolve_release(self):
-        repository, tag, digest = self.image_parts
-        try:
-            attrs, pulled = image_for_run(self.client, self.ref, repository, tag, digest, self.params["pull"],
-                                          self.params["pull_auth"], self.check_mode)
-        except DockerClientError as exc:
-            raise RolloutFailed("image %s. Nothing was changed." % exc)
-        image_id = (attrs or {}).get("Id")
-        expected = self.params["expected_image_id"]
-        if expected and attrs is not None and image_id != expected:
-            raise RolloutFailed("image %s has ID %s, not the expected %s (the build that ran before). Nothing was "
-                                "changed." % (self.ref, image_id, expected))
-        self.result["image"] = dict(ref=self.ref, id=image_id, pulled=pulled)
-        # Units of other images (a stack's) are made present the same way, before anything changes.
+        if self.ref:
+            repository, tag, digest = self.image_parts
+            try:
+                attrs, pulled = image_for_run(self.client, self.ref, repository, tag, digest, self.params["pull"],
+                                              self.params["pull_auth"], self.check_mode)
+            except DockerClientError as exc:
+                raise RolloutFailed("image %s. Nothing was changed." % exc)
+            image_id = (attrs or {}).get("Id")
+            expected = self.params["expected_image_id"]
+            if expected and attrs is not None and image_id != expected:
+                raise RolloutFailed("image %s has ID %s, not the expected %s (the build that ran before). Nothing "
+                                    "was changed." % (self.ref, image_id, expected))
+            self.result["image"] = dict(ref=self.ref, id=image_id, pulled=pulled)
+        # Units of other images (a stack's) are made present the same way, before anything changes; a unit that is
+        # never updated pulls its image only when it is created.
+        seen = set([self.ref])
         for unit in self.units:
             ref = unit["params"]["image"]
-            if ref == self.ref:
+            if ref in seen or unit["params"]["update"] is False:
                 continue
+            seen.add(ref)
             try:
                 parts = parse_image_ref(ref)
                 image_for_run(self.client, image_ref(*parts), parts[0], parts[1], parts[2], self.params["pull"],
@@ -220,7 +263,7 @@ class Rollout(object):
                 raise RolloutFailed("units[%d] (%s): image %s. Nothing was changed." % (unit["index"], unit["name"], exc))
 
     def plan_unit(self, unit):
-        params = dict(unit["params"], pull="missing" if self.check_mode else "never")
+        params = dict(unit["params"], pull="missing" if self.check_mode or unit["params"]["update"] is False else "never")
         swapper = ContainerSwap(UnitView(params, True, self.module._diff, self.warnings), self.client)
         try:
             planned = swapper.run()
@@ -266,6 +309,7 @@ class Rollout(object):
         self.check_load_balancers()
         self.resolve_release()
         observed = [self.plan_unit(unit) for unit in self.units]
+        self.check_missing_load_balancers(observed)
         self.journal = self.read_journal()
         try:
             plan = plan_rollout(observed, self.journal, self.params["require_serving_peer"])

@@ -639,6 +639,38 @@ def expand_containers(stack, host, public_ip=None, stack_name=None, database=Non
     return result
 
 
+def rollout_units(containers, secret_env=None, health_interval=0.5):
+    """baton.docker.rollout's units for the containers of ``expand_containers``, in order: the stack's rules per kind.
+
+    Replicas behind HAProxy are units with a server (drained, swapped, back UP); workers, cron templates (created,
+    never started) and manual or service entries (never updated once they exist) are units without one. A unit's
+    health wait is bounded by its entry's startup_time. ``secret_env``: per entry name, as ``secret_envs`` gives it.
+    """
+    if not health_interval or health_interval <= 0:
+        _fail("health_interval", "must be a positive number of seconds, got %r" % (health_interval,))
+    units = []
+    for item in containers:
+        kind = item["kind"]
+        container = dict(
+            image=item["image"], state="created" if kind == "cron" else "started",
+            update=kind not in ("manual", "service"), env=item["env"], volumes=item["volumes"],
+            volumes_from=item["volumes_from"], links=item["links"], ports=item["ports"],
+            entrypoint=item["entrypoint"] if item["entrypoint"] is not None else [],
+            command=item["command"] if item["command"] is not None else [],
+            hostname=item["hostname"], labels=item["labels"], restart_policy=item["restart"],
+            stop_timeout=item["stop_timeout"], healthcheck=item["healthcheck"] or {},
+            health=dict(interval=health_interval,
+                        retries=max(1, int(-(-float(item["startup_time"]) // health_interval)))),
+        )
+        if item["network"]:
+            container["network"] = item["network"]
+        unit = dict(name=item["name"], container=container, secret_env=dict((secret_env or {}).get(item["entry"]) or {}))
+        if item["haproxy"]:
+            unit.update(server=item["haproxy"]["server"], backend=item["haproxy"]["backend"])
+        units.append(unit)
+    return units
+
+
 def _is_stack_container(name, stack):
     name = name.rsplit(":", 1)[0] if name.endswith((":ro", ":rw")) else name
     for entry in stack["containers"]:

@@ -54,10 +54,10 @@ options:
     required: true
   image:
     description:
-      - The release image reference, C(repository:tag) or C(repository@sha256:digest). Every unit runs it unless its
+      - The release image reference, C(repository:tag) or C(repository@sha256:digest). Every unit runs it unless
         C(image) in its O(units[].container) names another.
+      - Without it every unit names its own image (a stack), and O(record) must be false.
     type: str
-    required: true
   version:
     description: The release name recorded; defaults to the tag (or digest) of O(image).
     type: str
@@ -90,6 +90,9 @@ options:
       server:
         description: The unit's HAProxy server name, the same on every load balancer. Omit for a worker.
         type: str
+      backend:
+        description: The unit's HAProxy backend, when it is not the load balancer's (see O(load_balancers[].backend)).
+        type: str
       container:
         description: Options of M(baton.docker.container_swap) for this unit only, as in O(container).
         type: dict
@@ -119,6 +122,13 @@ options:
         description: Seconds to wait for each runtime API answer.
         type: float
         default: 5.0
+      optional:
+        description:
+          - A load balancer that may not run yet (a stack whose HAProxy is one of its own containers, created after
+            the replicas it balances). When it does not answer, units behind it are created without it, and a unit
+            that would be replaced fails the rollout before anything changes.
+        type: bool
+        default: false
       tls:
         description:
           - TLS for a TCP endpoint, as HAProxy serves it with C(ssl crt ... ca-file ... verify required) on its
@@ -285,7 +295,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import ParamErr
 def main():
     argument_spec = dict(
         app=dict(type="str", required=True),
-        image=dict(type="str", required=True),
+        image=dict(type="str"),
         version=dict(type="str"),
         expected_image_id=dict(type="str"),
         container=dict(type="dict", default={}),
@@ -293,6 +303,7 @@ def main():
         units=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
             server=dict(type="str"),
+            backend=dict(type="str"),
             container=dict(type="dict", default={}),
             secret_env=dict(type="dict", default={}, no_log=True),
         )),
@@ -301,6 +312,7 @@ def main():
             socket=dict(type="str", required=True),
             backend=dict(type="str"),
             timeout=dict(type="float", default=5.0),
+            optional=dict(type="bool", default=False),
             tls=dict(type="dict", options=dict(
                 ca_file=dict(type="path", required=True),
                 cert_file=dict(type="path"),

@@ -101,6 +101,7 @@ class StackSite:
             "deploy_cron_runner": os.path.join(self.workdir, "bin", "baton-stack-cron"),
             "deploy_cron_file": os.path.join(self.workdir, "cron.d", self.slug),
             "deploy_cron_log_dir": os.path.join(self.workdir, "log"),
+            "deploy_state_dir": os.path.join(self.workdir, "state"),
             "deploy_health_interval": 0.2,
             "deploy_cron_backend": "cron",
             "data_volumes_image": "baton-base/busybox:latest",
