@@ -21,6 +21,7 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     normalize_stack,
     opsworks_name,
     orphans,
+    rollout_units,
     secret_envs,
     slugify,
     systemd_calendar,
@@ -359,3 +360,31 @@ def test_random_malformed_specs_get_clear_errors_never_tracebacks():
 def test_systemd_calendar_matches_the_cron_schedule(schedule, expected):
     stack = normalize_stack(app_spec(job={"image": "x", "deploy": "cron", "cron": schedule}))
     assert systemd_calendar(stack["containers"][0]["cron"]) == expected
+
+
+def test_rollout_units_carry_the_stack_rules_per_kind():
+    stack = normalize_stack({"containers": {
+        "app": {"image": "reg.example.com/app", "tag": "v2", "deploy": "auto", "containers": 2, "startup_time": 3,
+                "haproxy": {"backend": "web"}, "secret_env": {"TOKEN": "t"}},
+        "worker": {"image": "reg.example.com/app", "tag": "v2", "deploy": "auto", "command": "work %{app_name}"},
+        "extra": {"image": "reg.example.com/tool"},
+        "nightly": {"image": "reg.example.com/app", "tag": "v2", "deploy": "cron", "cron": {"minute": "5"}},
+        "lb": {"image": "haproxy", "deploy": "manual", "network": "front"},
+    }})
+    containers = expand_containers(stack, "h")
+    units = rollout_units(containers, secret_envs(stack), health_interval=0.5)
+    by_name = dict((u["name"], u) for u in units)
+    assert [u["name"] for u in units] == ["app0", "app1", "worker0", "extra0", "nightly0", "lb0"]
+    assert by_name["app0"]["server"] == "app0" and by_name["app0"]["backend"] == "web"
+    assert by_name["app0"]["secret_env"] == {"TOKEN": "t"}
+    assert by_name["app0"]["container"]["health"] == {"interval": 0.5, "retries": 6}
+    assert by_name["app0"]["container"]["image"] == "reg.example.com/app:v2"
+    assert "server" not in by_name["worker0"] and by_name["worker0"]["container"]["command"] == "work worker0"
+    assert by_name["nightly0"]["container"]["state"] == "created"
+    assert by_name["nightly0"]["container"]["restart_policy"] == "no"
+    assert by_name["lb0"]["container"]["update"] is False and by_name["lb0"]["container"]["network"] == "front"
+    assert by_name["extra0"]["container"]["update"] is False  # no deploy key: created when missing, then left alone
+    assert all(u["container"]["update"] for u in units if u["name"] not in ("lb0", "extra0"))
+    with pytest.raises(StackError) as info:
+        rollout_units(containers, health_interval=0)
+    assert "health_interval: must be a positive number" in str(info.value)
