@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - reported by require_docker()
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, parse_image_ref
+from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, parse_image_ref
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -150,7 +150,6 @@ def login(client, registry, username, password, config_path=None):
 # image arguments are names or IDs. They raise DockerClientError (or one of
 # its subclasses below) and never call fail_json.
 
-DEFAULT_STOP_TIMEOUT = 10
 
 
 class UnhealthyError(DockerClientError):
@@ -737,31 +736,6 @@ def oneoff_labels(labels):
     """The labels of a one-off container: the task's plus baton.managed=true and baton.oneoff=true."""
     result = dict(labels or {})
     result.update({"baton.managed": "true", LABEL_ONEOFF: "true"})
-    return result
-
-
-def parse_volumes_from(specs):
-    """``container[:ro|rw]`` items -> list of (container name, mode or None); raises DockerClientError."""
-    result = []
-    for spec in specs or []:
-        text = "%s" % (spec,)
-        name, _sep, mode = text.strip().partition(":")
-        if not name or (mode and mode not in ("ro", "rw")) or (_sep and not mode):
-            raise DockerClientError("volumes_from: %r: expected a container name, optionally followed by :ro or :rw"
-                                    % (spec,))
-        result.append((name, mode or None))
-    return result
-
-
-def parse_links(specs):
-    """``container[:alias]`` items -> list of (container name, alias); raises DockerClientError."""
-    result = []
-    for spec in specs or []:
-        text = "%s" % (spec,)
-        parts = text.strip().split(":")
-        if len(parts) > 2 or not all(parts):
-            raise DockerClientError("links: %r: expected a container name, optionally followed by :alias" % (spec,))
-        result.append((parts[0], parts[-1]))
     return result
 
 

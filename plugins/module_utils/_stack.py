@@ -28,7 +28,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, split_image_ref
+from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, split_image_ref
 
 DEPLOY_MODES = ("auto", "manual", "cron")
 ENTRY_KEYS = (
@@ -45,7 +45,6 @@ CRON_NAMES = {
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 DB_KEYS = ("adapter", "database", "host", "password", "port", "reconnect", "username")
 DEFAULT_STARTUP_TIME = 60
-DEFAULT_STOP_TIMEOUT = 30
 INTERPOLATIONS = ("app_name", "opsworks", "public_ip")
 
 LABEL_STACK = "baton.stack"

@@ -46,6 +46,9 @@ OWN_LABELS = (LABEL_MANAGED, LABEL_SLOT, LABEL_IMAGE)
 
 PREVIOUS_SUFFIX = ".baton-previous"
 DEFAULT_RESTART_POLICY = "unless-stopped"
+# Seconds between the stop signal and SIGKILL when nothing says otherwise (Docker's own default), for every
+# container the collection stops.
+DEFAULT_STOP_TIMEOUT = 10
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 HEALTHCHECK_KINDS = ("NONE", "CMD", "CMD-SHELL")
 HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period")

@@ -216,10 +216,7 @@ msg:
 
 import shlex  # noqa: E402 (imports follow the documentation)
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
-    DOCKER_COMMON_ARGS,
     DockerClientError,
     ONEOFF_OWN_LABELS,
     OneOffFailed,
@@ -232,12 +229,10 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     network_exists,
     oneoff_labels,
     oneoff_name,
-    parse_links,
-    parse_volumes_from,
     referenced_container,
-    require_docker,
     run_oneoff,
 )
+from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noqa: E402
     ParamError,
     check_non_negative,
@@ -247,7 +242,9 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noq
     normalize_command,
     normalize_mapping,
     parse_image_ref,
+    parse_links,
     parse_volumes,
+    parse_volumes_from,
     tail_text,
 )
 
@@ -286,11 +283,10 @@ class OneOffRun(object):
             raise ParamError("labels: %s is set by the module itself" % ", ".join(own))
         self.labels = oneoff_labels(labels)
         self.volumes = parse_volumes(params["volumes"] or [])
-        try:
-            self.volumes_from = parse_volumes_from(params["volumes_from"])
-            self.links = parse_links(params["links"])
-        except DockerClientError as exc:
-            raise ParamError(str(exc))
+        # The collection's one volumes_from and links parser, as (container, mode or None) and (container, alias).
+        self.volumes_from = [(spec.split(":")[0], "ro" if spec.endswith(":ro") else None)
+                             for spec in parse_volumes_from(params["volumes_from"] or [])]
+        self.links = [tuple(spec.split(":", 1)) for spec in parse_links(params["links"] or [])]
         for option in ("network", "user"):
             if params[option] is not None and not params[option].strip():
                 raise ParamError("%s: must not be empty" % option)
@@ -403,16 +399,8 @@ def main():
         timeout=dict(type="int", default=600),
         log_lines=dict(type="int", default=100),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
     argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    runner = OneOffRun(module)
-    try:
-        result = runner.run()
-    except (ParamError, RunFailed, DockerClientError) as exc:
-        module.fail_json(msg=str(exc), **runner.result)
-    module.exit_json(**result)
+    run_docker_module(argument_spec, OneOffRun, (ParamError, RunFailed, DockerClientError))
 
 
 if __name__ == "__main__":

@@ -442,13 +442,8 @@ diff:
     after: {image: "baton-demo/app:v2", env: {FOO: "sha256:fcde2b2edb"}, ports: ["8081:8000/tcp"]}
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
-from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
-    DOCKER_COMMON_ARGS,
-    DockerClientError,
-    PULL_ARGS,
-    require_docker,
-)
+from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # noqa: E402
     SWAP_ARGS,
@@ -459,17 +454,9 @@ from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # 
 
 def main():
     argument_spec = dict(SWAP_ARGS)
-    argument_spec.update(DOCKER_COMMON_ARGS)
     argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
-    require_docker(module)
-    swapper = ContainerSwap(module)
-    try:
-        result = swapper.run()
-    except (ParamError, DockerClientError, SwapFailed) as exc:
-        module.fail_json(msg=str(exc), **swapper.result)
-    module.exit_json(**result)
+    run_docker_module(argument_spec, ContainerSwap, (ParamError, DockerClientError, SwapFailed),
+                      required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
 
 
 if __name__ == "__main__":

@@ -281,13 +281,8 @@ lock_waited:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
-from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
-    DOCKER_COMMON_ARGS,
-    DockerClientError,
-    PULL_ARGS,
-    require_docker,
-)
+from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 
@@ -328,18 +323,8 @@ def main():
         record=dict(type="bool", default=True),
         history_size=dict(type="int", default=10),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
     argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    rollout = Rollout(module)
-    try:
-        result = rollout.run()
-    except (ParamError, DockerClientError, RolloutFailed) as exc:
-        module.fail_json(msg=str(exc), warnings=rollout.warnings, **rollout.result)
-    for warning in rollout.warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    run_docker_module(argument_spec, Rollout, (ParamError, DockerClientError, RolloutFailed))
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def test_links_reach_a_running_container(run_id, leftovers, helpers, docker_clie
     (dict(volumes=["relative/dir:/data"]), "volumes: 'relative/dir:/data': the source 'relative/dir' is a relative path"),
     (dict(volumes=["/tmp:/data:rx"]), "volumes: '/tmp:/data:rx': mode must be ro or rw"),
     (dict(volumes_from=["{prefix}absent"]), "volumes_from: there is no container called {prefix}absent"),
-    (dict(volumes_from=["x:rx"]), "volumes_from: 'x:rx': expected a container name"),
+    (dict(volumes_from=["x:rx"]), "volumes_from: 'x:rx': mode must be ro or rw, not 'rx'"),
     (dict(links=["{prefix}absent:db"]), "links: there is no container called {prefix}absent"),
     (dict(network="{prefix}absent"), "network: there is no Docker network called {prefix}absent"),
     (dict(timeout=0), "timeout must be greater than 0 (got 0)"),

@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from bench.loadgen import LoadGenerator
+from bench.loadgen import under_load as _under_load
 from tests.support.ansible import COLLECTIONS, start_playbook, run_playbook
 from tests.support.haproxy import HAProxyProcess, render_config, runtime_command
 from tests.support.net import free_port
@@ -146,18 +147,8 @@ def deployed(lab):
 
 
 def under_load(lab, action):
-    loads = lab.load()
-    for load in loads:
-        load.start()
-    time.sleep(1.0)
-    try:
-        outcome = action()
-    finally:
-        time.sleep(0.5)
-        for load in loads:
-            load.stop()
-    summaries = [LoadGenerator.summary(load.window()) for load in loads]
-    return outcome, dict(failed=sum(s["failed"] for s in summaries), total=sum(s["total"] for s in summaries))
+    """``action()`` under 3 connections of paced load through each of the two HAProxy instances."""
+    return _under_load(["http://127.0.0.1:%d/" % lb["frontend"] for lb in lab.lbs], action, connections=3)
 
 
 def test_first_deploy_check_mode_then_apply_then_nothing_to_do(lab):

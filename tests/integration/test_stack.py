@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from bench.loadgen import LoadGenerator
+from bench.loadgen import under_load as _under_load
 from tests.support.stack import DATABASE, ODD_VALUE, Recorder, StackSite
 
 
@@ -27,13 +27,9 @@ def recorder():
 
 
 def under_load(stack, action, connections=4):
-    load = LoadGenerator("http://127.0.0.1:%d/" % stack.http_port, connections=connections, period=0.02,
-                         max_seconds=240, max_requests=100000).start()
-    try:
-        result = action()
-    finally:
-        load.stop()
-    return result, LoadGenerator.summary(load.window()), load.bodies
+    """``action()`` under paced load through the stack's nginx: (its outcome, summary, answers per version)."""
+    outcome, summary = _under_load(["http://127.0.0.1:%d/" % stack.http_port], action, connections, settle=0, after=0)
+    return outcome, summary, summary["bodies"]
 
 
 def test_check_mode_creates_nothing(stack):

@@ -13,7 +13,7 @@ import uuid
 
 import docker
 
-from bench.loadgen import LoadGenerator
+from bench.loadgen import under_load as _under_load
 
 from .ansible import ROOT, run_playbook
 from .haproxy import ensure_ports_free, runtime_command
@@ -167,15 +167,5 @@ class Site:
 
 
 def under_load(site, action):
-    """Run ``action()`` under 4 connections of paced load through the site's HAProxy; return (its outcome, the
-    load summary)."""
-    load = LoadGenerator("http://127.0.0.1:%d/" % site.frontend_port, connections=4, period=0.02,
-                         max_seconds=240)
-    load.start()
-    time.sleep(1.0)
-    try:
-        result = action()
-    finally:
-        time.sleep(0.5)
-        load.stop()
-    return result, LoadGenerator.summary(load.window())
+    """``action()`` under 4 connections of paced load through the site's HAProxy: (its outcome, the load summary)."""
+    return _under_load(["http://127.0.0.1:%d/" % site.frontend_port], action)

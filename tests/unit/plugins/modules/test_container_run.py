@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
 from ansible_collections.baton.docker.plugins.modules import container_run
 from tests.support.module_harness import call_main
@@ -121,36 +123,6 @@ class FakeClock:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-@pytest.mark.parametrize("specs, parsed", [
-    (None, []),
-    (["data"], [("data", None)]),
-    (["data:ro", "socks:rw"], [("data", "ro"), ("socks", "rw")]),
-])
-def test_parse_volumes_from(specs, parsed):
-    assert dk.parse_volumes_from(specs) == parsed
-
-
-@pytest.mark.parametrize("spec", ["", "data:", "data:rx", ":ro", "a:b:c"])
-def test_parse_volumes_from_refuses(spec):
-    with pytest.raises(dk.DockerClientError, match=r"^volumes_from: .*expected a container name"):
-        dk.parse_volumes_from([spec])
-
-
-@pytest.mark.parametrize("specs, parsed", [
-    (None, []),
-    (["db"], [("db", "db")]),
-    (["postgres0:db", "redis"], [("postgres0", "db"), ("redis", "redis")]),
-])
-def test_parse_links(specs, parsed):
-    assert dk.parse_links(specs) == parsed
-
-
-@pytest.mark.parametrize("spec", ["", "db:", ":db", "a:b:c"])
-def test_parse_links_refuses(spec):
-    with pytest.raises(dk.DockerClientError, match=r"^links: .*expected a container name"):
-        dk.parse_links([spec])
-
 
 @pytest.mark.parametrize("config, entrypoint, command, argv", [
     ({"Cmd": ["/bin/sh"]}, None, None, ["/bin/sh"]),
@@ -332,8 +304,9 @@ BASE = dict(image=BUSYBOX, command=["true"])
     (dict(BASE, volumes=["rel/dir:/x"]), "volumes: 'rel/dir:/x': the source 'rel/dir' is a relative path"),
     (dict(BASE, volumes=["/a:x"]), "volumes: '/a:x': the destination 'x' must be an absolute path"),
     (dict(BASE, volumes=["/a:/x", "/b:/x"]), "volumes: /x is mounted more than once"),
-    (dict(BASE, volumes_from=["data:rx"]), "volumes_from: 'data:rx': expected a container name"),
-    (dict(BASE, links=["a:b:c"]), "links: 'a:b:c': expected a container name"),
+    (dict(BASE, volumes_from=["data:rx"]), "volumes_from: 'data:rx': mode must be ro or rw, not 'rx'"),
+    (dict(BASE, links=["a:b:c"]), "links: 'a:b:c': expected container or container:alias"),
+    (dict(BASE, links=["db0:x", "cache0:x"]), "links: alias x is used more than once"),
     (dict(BASE, env={"DEBUG": True}), "env: the value of DEBUG is a boolean"),
     (dict(BASE, env={"A=B": "x"}), "env: 'A=B' is not a valid variable name"),
     (dict(BASE, env={"A": "1"}, secret_env={"A": "2"}), "env and secret_env both set A"),
@@ -427,7 +400,7 @@ def test_silent_failure_says_it_printed_nothing(monkeypatch):
 def test_failed_removal_is_a_warning(monkeypatch):
     api = FakeAPI(remove_error=dk.docker_errors.APIError("device busy"))
     warnings = []
-    monkeypatch.setattr(container_run.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
     outcome, _clients = run_main(dict(BASE, name="baton-run-0000beef"), monkeypatch, api)
     assert outcome.kind == "exit"
     assert len(warnings) == 1 and warnings[0].startswith("cannot remove the one-off container baton-run-0000beef")
