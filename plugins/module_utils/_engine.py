@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import copy
 import os
+import re
 import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -50,6 +51,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
 from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     PlanError,
     journal_after,
+    server_key,
     plan_rollout,
     step_timeline,
     summary_lines,
@@ -57,6 +59,8 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
 from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_ARGS, ContainerSwap, SwapFailed
+
+_APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 # What the container planning's action means for the planner.
 CHANGE_OF_ACTION = {"none": "none", "create": "create", "replace": "replace", "start": "start", "recover": "recover"}
@@ -115,6 +119,9 @@ def unit_params(index, unit, module_params):
     params = result.validated_parameters
     if params.get("state") == "absent":
         raise ParamError("units[%d] (%s).container.state: a rollout unit is started or created" % (index, unit["name"]))
+    if params.get("state") == "created" and unit.get("server"):
+        raise ParamError("units[%d] (%s): a unit behind a load balancer runs; state created is for templates that "
+                         "something else starts" % (index, unit["name"]))
     return params
 
 
@@ -151,6 +158,9 @@ class Rollout(object):
 
     def check_params(self):
         params = self.params
+        if not _APP_NAME.match(params["app"]):
+            raise ParamError("app: %r must be letters, digits, '_', '.' or '-' (it names files in state_dir)"
+                             % params["app"])
         self.ref = self.image_parts = None
         self.version = params["version"]
         if params["image"]:
@@ -263,7 +273,11 @@ class Rollout(object):
                 raise RolloutFailed("units[%d] (%s): image %s. Nothing was changed." % (unit["index"], unit["name"], exc))
 
     def plan_unit(self, unit):
-        params = dict(unit["params"], pull="missing" if self.check_mode or unit["params"]["update"] is False else "never")
+        if unit["params"]["update"] is False:
+            pull = "missing"
+        else:  # in check mode nothing was pulled: plan as the pull would go
+            pull = self.params["pull"] if self.check_mode else "never"
+        params = dict(unit["params"], pull=pull)
         swapper = ContainerSwap(UnitView(params, True, self.module._diff, self.warnings), self.client)
         try:
             planned = swapper.run()
@@ -278,10 +292,29 @@ class Rollout(object):
     def read_journal(self):
         try:
             journal = read_json_object(self.journal_path, "rollout journal")
+            out = (journal or {}).get("out") or []
+            if not isinstance(out, list) or not all(
+                    isinstance(s, dict) and all(isinstance(s.get(k), str) for k in ("lb", "backend", "server"))
+                    for s in out):
+                raise ValueError("the rollout journal %s does not hold a list of servers under 'out'"
+                                 % self.journal_path)
         except ValueError as exc:
             raise RolloutFailed("%s. Nothing was changed; remove the file once every server of %s is checked."
                                 % (exc, self.app))
-        return journal or dict(out=[])
+        return dict(journal or {}, out=out)
+
+    def forget_servers_back_in_rotation(self, observed):
+        """Journal entries of servers that are ready again (put back by hand, or the run ended between ``set ready``
+        and the journal write), or that no unit has any more on a load balancer that answers, are dropped: a later
+        maintenance of them is someone else's."""
+        seen = dict((server_key(s), s) for unit in observed for s in unit["servers"])
+        down = set(lb["spec"] for lb in self.lbs if not lb["up"])
+        keep = [s for s in self.journal["out"]
+                if s["lb"] in down or (server_key(s) in seen and seen[server_key(s)]["admin"] != "ready")]
+        if keep != self.journal["out"]:
+            self.journal = dict(self.journal, out=keep)
+            if not self.check_mode:
+                self.write_journal()
 
     # ------------------------------------------------------------ run
 
@@ -311,6 +344,7 @@ class Rollout(object):
         observed = [self.plan_unit(unit) for unit in self.units]
         self.check_missing_load_balancers(observed)
         self.journal = self.read_journal()
+        self.forget_servers_back_in_rotation(observed)
         try:
             plan = plan_rollout(observed, self.journal, self.params["require_serving_peer"])
         except PlanError as exc:
@@ -320,7 +354,11 @@ class Rollout(object):
         for message in plan["held"]:
             self.warnings.append("%s is out of rotation and no rollout of %s put it there: it is left as it is"
                                  % (message, self.app))
-        self.servers = dict((o["name"], o["servers"]) for o in observed)
+        # A rollout acts on the servers in rotation and on those a run of ours took out; a server someone else put
+        # in drain or maintenance stays as it is, even when its unit is replaced.
+        ours = set(server_key(s) for s in self.journal["out"])
+        self.servers = dict((o["name"], [s for s in o["servers"] if s["admin"] == "ready" or server_key(s) in ours])
+                            for o in observed)
         if self.module._diff:
             self.result["diff"] = self.diff()
         release = dict(version=self.version, image=self.ref, image_id=self.result["image"].get("id") or "")
@@ -380,8 +418,11 @@ class Rollout(object):
         if out == (self.journal.get("out") or []) and action not in ("drain", "maint"):
             return
         self.journal = dict(app=self.app, version=self.version, pid=os.getpid(), unit=unit, action=action, out=out)
+        self.write_journal()
+
+    def write_journal(self):
         try:
-            if out:
+            if self.journal.get("out"):
                 atomic_write(self.journal_path, json_text(self.journal))
             elif os.path.exists(self.journal_path):
                 os.unlink(self.journal_path)
@@ -436,14 +477,24 @@ class Rollout(object):
         except (ParamError, DockerClientError, SwapFailed) as exc:
             self.swaps[unit["name"]] = swapper.result
             message = "%s: %s" % (unit["name"], exc)
-            if servers and swapper.result.get("rolled_back") and self.healthy(swapper, unit):
-                self.step_ready(unit, servers)
-                self.save_journal(servers, "ready", unit["name"])
-                message += " It is back in rotation."
+            # Whatever runs in the unit now (the old container put back, or the one that was never touched) returns
+            # to rotation only when it proves healthy.
+            if servers and self.healthy(swapper, unit):
+                try:
+                    self.step_ready(unit, servers)
+                    self.save_journal(servers, "ready", unit["name"])
+                    message += " It is back in rotation."
+                except RolloutFailed as back:
+                    message += " Putting it back in rotation failed too: %s" % back
             elif servers:
                 message += " It stays out of rotation (the next run puts it back once it is healthy)."
             self.report()
             raise RolloutFailed(message)
+        # A recovery that kept the container an interrupted run had started was not health-checked by this run.
+        if servers and self.swaps[unit["name"]].get("seconds_to_healthy") is None and not self.healthy(swapper, unit):
+            self.report()
+            raise RolloutFailed("%s: the container a killed run left in the unit is not healthy; it stays out of "
+                                "rotation" % unit["name"])
 
     def healthy(self, swapper, unit):
         container = get_container(self.client, unit["name"])
@@ -465,6 +516,5 @@ class Rollout(object):
         if not self.healthy(swapper, unit):
             raise RolloutFailed("%s: an interrupted run left it out of rotation and it is not healthy, so it stays "
                                 "out" % unit["name"])
-        out = [s for s in servers if s["admin"] != "ready"]
-        self.step_ready(unit, out)
+        self.step_ready(unit, servers)
         self.result["restored"].append(unit["name"])

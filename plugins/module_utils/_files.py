@@ -105,9 +105,13 @@ class HostLock(object):
         self.waited = time.monotonic() - started
         holder = dict(self.holder, pid=os.getpid(), host=socket.gethostname(),
                       started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps(holder, sort_keys=True).encode("utf-8"))
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(holder, sort_keys=True).encode("utf-8"))
+        except BaseException:
+            os.close(fd)
+            raise
         self.fd = fd
         return self
 

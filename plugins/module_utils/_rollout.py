@@ -38,7 +38,9 @@ and returns the ordered steps, each a dict ``unit`` and ``action``:
     put the servers back to ready everywhere and wait until all are UP.
 
 Rules: restores come first, so that a host never has two units out of
-rotation at once; then every changing unit in order. A unit behind HAProxy
+rotation at once; then every changing unit in order. The steps of a unit act on
+its servers in rotation and on those the journal names; a server someone else
+took out of rotation stays out, even when its unit is replaced. A unit behind HAProxy
 that serves now is taken out only when, on every load balancer, another
 unit of the same backend serves (or is put back before it); the first
 deploy, where nothing serves yet, needs no such peer. A server out of
@@ -114,12 +116,16 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
             steps.append(dict(unit=unit["name"], action="restore"))
             restoring.append(unit["name"])
 
+    def ours_or_ready(server):
+        return server["admin"] == "ready" or server_key(server) in ours
+
     # Which units serve on each (lb, backend): observed now, plus those a restore puts back.
     serving = {}
     for unit in units:
         for server in unit.get("servers") or []:
             group = serving.setdefault((server["lb"], server["backend"]), set())
-            if (in_rotation(server) and unit.get("serving", True)) or unit["name"] in restoring:
+            if (in_rotation(server) and unit.get("serving", True)) or (unit["name"] in restoring
+                                                                         and ours_or_ready(server)):
                 group.add(unit["name"])
 
     changing = [unit["name"] for unit in units if unit["change"] != "none"]
@@ -139,9 +145,11 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
                         "of rotation would leave no server there. Nothing was changed."
                         % (server["server"], server["backend"], server["lb"], unit["name"]))
         steps.extend(dict(unit=unit["name"], action=action) for action in SERVER_STEPS)
-        # Once back, the unit serves again (the executor waits until it is UP everywhere).
+        # Once back, the unit serves again where it is put back (the executor waits until it is UP there); a server
+        # someone else took out of rotation stays out.
         for server in servers:
-            serving[(server["lb"], server["backend"])].add(unit["name"])
+            if ours_or_ready(server):
+                serving[(server["lb"], server["backend"])].add(unit["name"])
     return dict(steps=steps, changing=changing, restoring=restoring, held=held)
 
 

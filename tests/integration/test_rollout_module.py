@@ -228,6 +228,32 @@ def test_server_put_in_maintenance_by_an_operator_is_left_alone(deployed):
     assert lab.states()[1]["h_backup"] == "MAINT"
 
 
+def test_stale_journal_entry_does_not_undo_a_later_operator_maintenance(deployed):
+    lab = deployed
+    journal = os.path.join(lab.state_dir, "%s.journal.json" % lab.app)
+    with open(journal, "w") as handle:  # a run that died after putting h_backup back, before clearing its journal
+        json.dump({"out": [{"lb": lab.lbs[0]["endpoint"], "backend": lab.app, "server": "h_backup"}]}, handle)
+    result, run = lab.rollout("v1")
+    assert run.rc == 0 and result["changed"] is False, run.output[-3000:]
+    assert not os.path.exists(journal)
+    runtime_command(lab.lbs[0]["socket"], "set server %s/h_backup state maint" % lab.app)
+    result, run = lab.rollout("v1")
+    assert run.rc == 0 and result["restored"] == [], run.output[-3000:]
+    assert lab.states()[0]["h_backup"] == "MAINT"
+
+
+def test_operator_maintenance_that_leaves_no_peer_refuses_the_release(deployed):
+    lab = deployed
+    runtime_command(lab.lbs[1]["socket"], "set server %s/h_master state maint" % lab.app)
+    ids = {role: lab.container(role).id for role in ("master", "backup")}
+    result, run = lab.rollout("v2")
+    assert run.rc != 0
+    assert ("h_backup is the only server of backend %s on load balancer %s that serves"
+            % (lab.app, lab.lbs[1]["endpoint"])) in result["msg"], result["msg"]
+    assert {role: lab.container(role).id for role in ("master", "backup")} == ids
+    assert lab.states()[1]["h_master"] == "MAINT"
+
+
 def test_wrong_runtime_endpoint_is_named_and_nothing_changes(deployed):
     lab = deployed
     ids = {role: lab.container(role).id for role in ("master", "backup")}

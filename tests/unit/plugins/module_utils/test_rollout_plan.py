@@ -129,7 +129,8 @@ def test_servers_out_of_rotation_not_taken_by_us_are_held_and_reported():
 
 
 def test_plan_names_changing_and_restoring_units():
-    plan = plan_rollout([master(admin=("maint", "maint")), backup("replace")], {"out": [out("h_master")]})
+    plan = plan_rollout([master(admin=("maint", "maint")), backup("replace")],
+                        {"out": [out("h_master"), out("h_master", LB2)]})
     assert plan["changing"] == ["app-backup"]
     assert plan["restoring"] == ["app-master"]
 
@@ -179,3 +180,10 @@ def test_summary_lines_for_people():
         "b: unchanged; put back in rotation after an interrupted run",
         "w: app:bad never turned healthy; rolled back to app:v1"]
     assert summary_lines(units[:1], [], check_mode=True) == ["m: would replace (app:v1 -> app:v2)"]
+
+
+def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
+    """The operator's maintenance of the master on LB2 survives the master's swap: the backup may not leave LB2."""
+    with pytest.raises(PlanError) as info:
+        plan_rollout([master("replace", admin=("ready", "maint"), up=(True, False)), backup("replace")])
+    assert "h_backup is the only server of backend app on load balancer %s" % LB2 in str(info.value)

@@ -56,3 +56,14 @@ def test_bad_arguments_are_named_before_anything_is_touched(args, fragment, monk
     assert not connected
     assert not (tmp_path / "state").exists()
     assert SECRET not in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (dict(BASE, app="../etc"), "app: '../etc' must be letters, digits"),
+    (dict(BASE, units=[dict(name="lb-template", server="s", container=dict(state="created"))]),
+     "units[0] (lb-template): a unit behind a load balancer runs"),
+])
+def test_more_bad_arguments(args, fragment, monkeypatch, capsys, tmp_path):
+    result, connected, _out = run_main(args, monkeypatch, capsys, tmp_path)
+    assert fragment in result["msg"], result["msg"]
+    assert not connected
