@@ -128,9 +128,9 @@ def main():
         print("failures: %s" % allr["failures"])
     print("\n".join([""] + rollout["summary"]))
     from bench.timeline import draw
-    draw(PICTURE, load.window(start=began - 2.0), rollout["timeline"], (began - 2.0, origin[1] - 2.0),
-         "make demo: %s -> %s under load, %d failed / %d requests" % (args.from_version, args.to_version,
-                                                                        allr["failed"], allr["total"]))
+    title = "make demo: %s -> %s under load, %d failed / %d requests" % (
+        args.from_version, args.to_version, allr["failed"], allr["total"])
+    draw(PICTURE, load.window(start=began - 2.0), rollout["timeline"], (began - 2.0, origin[1] - 2.0), title)
     print("timeline picture (requests/s, failures, p99 latency, each slot's steps): %s"
           % os.path.relpath(PICTURE, ROOT))
     print("\nHAProxy and both slots keep running: curl http://127.0.0.1:8080/ ; `make demo-clean` stops them.")

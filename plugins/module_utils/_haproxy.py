@@ -500,8 +500,8 @@ class HAProxyRuntime(object):
         if self.family == "unix":
             return "HAProxy runtime socket %s" % self.address
         host, port = self.address
-        return "HAProxy runtime API at %s%s" % (("[%s]:%d" if ":" in host else "%s:%d") % (host, port),
-                                               " (TLS)" if self.tls else "")
+        where = ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+        return "HAProxy runtime API at %s%s" % (where, " (TLS)" if self.tls else "")
 
     def _connect(self):
         if self.family == "unix":
