@@ -44,7 +44,7 @@ def playbook(name, *extra, quiet=False):
     out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          universal_newlines=True, check=False, env=env)
     lines = out.stdout.splitlines()
-    shown = lines if not quiet or out.returncode else [l for l in lines if l.startswith(("PLAY RECAP", "app-", "lb-"))]
+    shown = lines if not quiet or out.returncode else [line for line in lines if line.startswith(("PLAY RECAP", "app-", "lb-"))]
     print("\n".join(shown), flush=True)
     if out.returncode:
         sys.exit("demo: %s failed (exit %d)" % (name, out.returncode))

@@ -151,7 +151,6 @@ def login(client, registry, username, password, config_path=None):
 # its subclasses below) and never call fail_json.
 
 
-
 class UnhealthyError(DockerClientError):
     """A container did not prove healthy within its bound."""
 

@@ -124,8 +124,8 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
     for unit in units:
         for server in unit.get("servers") or []:
             group = serving.setdefault((server["lb"], server["backend"]), set())
-            if (in_rotation(server) and unit.get("serving", True)) or (unit["name"] in restoring
-                                                                         and ours_or_ready(server)):
+            serves_now = in_rotation(server) and unit.get("serving", True)
+            if serves_now or (unit["name"] in restoring and ours_or_ready(server)):
                 group.add(unit["name"])
 
     changing = [unit["name"] for unit in units if unit["change"] != "none"]
