@@ -49,6 +49,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
     write_record,
 )
 from ansible_collections.baton.docker.plugins.module_utils._rollout import (
+    CHANGES,
     PlanError,
     journal_after,
     server_key,
@@ -62,8 +63,6 @@ from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_
 
 _APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
-# What the container planning's action means for the planner.
-CHANGE_OF_ACTION = {"none": "none", "create": "create", "replace": "replace", "start": "start", "recover": "recover"}
 
 UNIT_SPEC = dict(SWAP_ARGS)
 UNIT_SPEC.update(DOCKER_COMMON_ARGS)
@@ -286,7 +285,7 @@ class Rollout(object):
         container = get_container(self.client, unit["name"])
         health = (((container or {}).get("State") or {}).get("Health") or {}).get("Status")
         unit["planned"] = planned
-        return dict(name=unit["name"], change=CHANGE_OF_ACTION.get(planned["action"], "replace"),
+        return dict(name=unit["name"], change=planned["action"] if planned["action"] in CHANGES else "replace",
                     serving=is_running(container) and health != "unhealthy", servers=self.observe_servers(unit))
 
     def read_journal(self):
@@ -401,7 +400,7 @@ class Rollout(object):
         try:
             release = dict(release, deployed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             record, changed = next_record(read_record(path), self.app, release,
-                                          [self.unit_result(u) for u in self.units if u["name"] in self.swaps],
+                                          [u for u in self.result["units"] if u["slot"] in self.swaps],
                                           self.params["history_size"])
             if changed:
                 write_record(path, record)

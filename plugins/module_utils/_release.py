@@ -8,10 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-
-from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text, read_json_object
 
 
 class ReleaseRecordError(Exception):
@@ -49,17 +46,9 @@ def next_record(old, app, release, slots=None, history_size=10):
 def read_record(path):
     """The record at ``path``, or None when there is none yet."""
     try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (IOError, OSError) as exc:
-        if not os.path.exists(path):
-            return None
-        raise ReleaseRecordError("cannot read the release record %s: %s" % (path, exc))
+        return read_json_object(path, "release record")
     except ValueError as exc:
-        raise ReleaseRecordError("the release record %s is not valid JSON: %s" % (path, exc))
-    if not isinstance(data, dict):
-        raise ReleaseRecordError("the release record %s does not hold a JSON object" % path)
-    return data
+        raise ReleaseRecordError(str(exc))
 
 
 def write_record(path, record, mode=0o644):
