@@ -26,7 +26,7 @@ def run_docker_module(argument_spec, runner, errors, **module_kwargs):
         result = instance.run()
     except errors as exc:
         _warn(module, instance)
-        module.fail_json(msg=str(exc), **dict(getattr(instance, "result", None) or {}))
+        module.fail_json(**dict(getattr(instance, "result", None) or {}, msg=str(exc)))
     _warn(module, instance)
     module.exit_json(**result)
 

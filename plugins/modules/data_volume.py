@@ -25,6 +25,8 @@ description:
     container carries the label C(baton.kind=data); a container without that label is accepted as one only when it
     is not running and has volumes, as one made by hand with C(docker run --name NAME -v PATH IMAGE).
   - The labels C(baton.managed=true) and C(baton.kind=data) are added to O(labels).
+  - With O(data_volumes), one task keeps every data volume of a stack, in order, in one module execution; O(image),
+    O(labels), O(state) and O(remove_volumes) then apply to every entry.
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
@@ -42,9 +44,43 @@ attributes:
     description: Runs on the host whose Docker engine keeps the data volume.
 options:
   name:
-    description: Name of the data container, or of the named volume.
+    description:
+      - Name of the data container, or of the named volume.
+      - Required unless O(data_volumes) is given; the two are mutually exclusive.
     type: str
-    required: true
+  data_volumes:
+    description:
+      - Several data volumes, kept in this order. Each entry takes the options of a single one (O(name), O(volumes),
+        O(image), O(labels) on top of the task's O(labels), O(driver), O(driver_opts)), and optionally O(data_volumes[].kind).
+      - Nothing is created when an entry is wrong (an error names it by its index and name), and the first entry that
+        fails stops the task; RV(results) then holds the entries done before it.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the data container or named volume.
+        type: str
+        required: true
+      volumes:
+        description: Absolute container paths of a data container; empty or left out for a named volume.
+        type: list
+        elements: str
+      image:
+        description: Image of this data container, instead of the task's O(image).
+        type: str
+      labels:
+        description: Labels of this entry, added to the task's O(labels).
+        type: dict
+      driver:
+        description: Volume driver of a new named volume.
+        type: str
+      driver_opts:
+        description: Driver options of a new named volume.
+        type: dict
+      kind:
+        description: What the entry is, checked against O(data_volumes[].volumes) before anything changes.
+        type: str
+        choices: [container, volume]
   volumes:
     description:
       - Absolute container paths, for example V(/var/run) and V(/var/lib/haproxy/socks). Each gets an anonymous
@@ -60,6 +96,7 @@ options:
     description:
       - Image the data container is created from. It is pulled when it is not present.
       - Required when O(volumes) is given and O(state=present). Not used for a named volume.
+      - With O(data_volumes), the image of the entries that do not set their own.
     type: str
   labels:
     description: Labels of a new data container or named volume. C(baton.managed=true) and C(baton.kind=data) are
@@ -121,6 +158,18 @@ EXAMPLES = r"""
       o: addr=192.0.2.5,rw
       device: ":/exports/shared"
 
+- name: Keep every data volume of a stack in one task
+  baton.docker.data_volume:
+    data_volumes:
+      - name: socks
+        volumes: [/var/run, /var/lib/haproxy/socks]
+      - name: uploads
+        kind: volume
+    image: busybox:latest
+    labels:
+      baton.stack: shop
+  register: stack_volumes
+
 - name: Remove the data container, keeping its volumes
   baton.docker.data_volume:
     name: socks
@@ -129,25 +178,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(data_volumes), one result per entry done, in order, each with the keys below (and C(changed)).
+  returned: when O(data_volumes) is given
+  type: list
+  elements: dict
+  sample: [{"name": "socks", "kind": "container", "created": false, "changed": false, "msg": "data container socks exists"}]
 name:
   description: Name of the data container or named volume.
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: socks
 kind:
   description: V(container) for a data container, V(volume) for a named volume.
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: container
 id:
   description: ID of the data container, or name of the named volume (the removed one with O(state=absent)). V(null)
     when there is none (nothing to remove, or only to be created in check mode).
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: 3f4e9a1c2b7d5e60718293a4b5c6d7e8f90123456789abcdef0123456789abcd
 created:
   description: Whether the data volume was (or, in check mode, would be) created by this task.
-  returned: always
+  returned: when O(name) is given
   type: bool
   sample: true
 mounts:
@@ -155,12 +211,12 @@ mounts:
     - For a data container, its container paths and the host paths of their volumes. Empty for a named volume and
       for a data container only to be created in check mode.
     - After O(state=absent) with O(remove_volumes=false), the host paths of the volumes that were kept.
-  returned: always
+  returned: when O(name) is given
   type: dict
   sample: {"/var/run": "/var/lib/docker/volumes/9c1d.../_data", "/var/lib/haproxy/socks": "/var/lib/docker/volumes/77ab.../_data"}
 mountpoint:
   description: For a named volume, its host path (C(Mountpoint)). V(null) for a data container.
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: /var/lib/docker/volumes/uploads/_data
 drift:
@@ -170,7 +226,7 @@ drift:
     - C(missing) lists the paths of O(volumes) the data container does not have, C(extra) the paths it has that
       O(volumes) does not list. For a named volume, C(driver) and C(driver_opts) hold the existing values when they
       differ from O(driver) and O(driver_opts).
-  returned: always
+  returned: when O(name) is given
   type: dict
   sample: {"missing": ["/var/static"], "extra": ["/var/run"]}
 msg:
@@ -180,27 +236,25 @@ msg:
   sample: created data container socks
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, connect, containers_using_volumes, create_data_container,
-    create_named_volume, data_container_mounts, data_labels, data_path_drift, ensure_image, get_container,
-    get_volume, normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume,
-    require_docker, volume_option_drift,
+    DockerClientError, connect, containers_using_volumes, create_data_container, create_named_volume,
+    data_container_mounts, data_labels, data_path_drift, ensure_image, get_container, get_volume,
+    normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume, volume_option_drift,
 )
+from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module
 
 
 class DataVolume(object):
     """One data container or named volume, compared with the task and changed only when it must be."""
 
-    def __init__(self, module, client, paths):
+    def __init__(self, module, client, params, paths):
         self.module = module
-        self.params = module.params
+        self.params = params
         self.client = client
-        self.name = self.params["name"]
+        self.name = params["name"]
         self.paths = paths
         self.kind = "container" if paths else "volume"
-        self.labels = data_labels(self.params["labels"])
+        self.labels = data_labels(params["labels"])
         self.result = dict(changed=False, name=self.name, kind=self.kind, id=None, created=False, mounts={},
                            mountpoint=None, drift={})
         self.before = {}
@@ -342,9 +396,100 @@ def describe_drift(drift):
     return "; ".join(parts)
 
 
+ENTRY_KEYS = ("name", "volumes", "image", "labels", "driver", "driver_opts")
+
+
+def entry_params(params, index, entry):
+    """The options of one entry of ``data_volumes``: its own keys, the task's image when it has none and its labels
+    on top of the task's. Raises DockerClientError naming the entry when it is wrong."""
+    where = "data_volumes[%d] (%s)" % (index, entry["name"])
+    if not entry["name"]:
+        raise DockerClientError("data_volumes[%d].name: must not be empty" % index)
+    if entry["volumes"] and (entry["driver"] or entry["driver_opts"]):
+        raise DockerClientError("%s: volumes make a data container; driver and driver_opts are for a named volume"
+                                % where)
+    merged = dict(params, **dict((key, entry[key]) for key in ENTRY_KEYS))
+    merged["image"] = entry["image"] or params["image"]
+    merged["labels"] = dict(params["labels"] or {}, **(entry["labels"] or {}))
+    try:
+        paths = normalize_data_paths(entry["volumes"])
+    except DockerClientError as exc:
+        raise DockerClientError("%s.%s" % (where, exc))
+    if entry["kind"] and (entry["kind"] == "container") != bool(paths):
+        raise DockerClientError("%s.kind: %s, but volumes %s" % (
+            where, entry["kind"], "lists container paths" if paths else "is empty (a named volume)"))
+    check_image(merged, paths, where + ".")
+    return merged, paths
+
+
+def check_image(params, paths, where=""):
+    if paths and params["state"] == "present" and not params["image"]:
+        raise DockerClientError("%simage: required to create data container %s (volumes is set)"
+                                % (where, params["name"]))
+
+
+class DataVolumes(object):
+    """The task: one data volume (name) or several in order (data_volumes), every entry checked before any change."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.result = dict(changed=False) if self.params["name"] is None else dict(changed=False, name=self.params["name"])
+
+    def entries(self):
+        if self.params["data_volumes"] is None:
+            paths = normalize_data_paths(self.params["volumes"])
+            check_image(self.params, paths)
+            return [(self.params, paths)]
+        entries = [entry_params(self.params, index, entry) for index, entry in enumerate(self.params["data_volumes"])]
+        names = [params["name"] for params, _paths in entries]
+        for name in names:
+            if names.count(name) > 1:
+                raise DockerClientError("data_volumes: %s is listed more than once" % name)
+        return entries
+
+    def run(self):
+        entries = self.entries()
+        client = connect(self.params["docker_host"], self.params["api_timeout"])
+        try:
+            if self.params["data_volumes"] is None:
+                params, paths = entries[0]
+                self.result = DataVolume(self.module, client, params, paths).run()
+                return self.result
+            self.result = dict(changed=False, results=[], msg="")
+            before, after = [], []
+            for index, (params, paths) in enumerate(entries):
+                try:
+                    done = DataVolume(self.module, client, params, paths).run()
+                except DockerClientError as exc:
+                    raise DockerClientError("data_volumes[%d] (%s): %s" % (index, params["name"], exc))
+                diff = done.pop("diff", None)
+                if diff:
+                    before.append(diff["before"])
+                    after.append(diff["after"])
+                self.result["results"].append(done)
+                self.result["changed"] = self.result["changed"] or done["changed"]
+            self.result["msg"] = "; ".join(r["msg"] for r in self.result["results"]) or "no data volume listed"
+            if self.module._diff:
+                self.result["diff"] = dict(before=before, after=after)
+            return self.result
+        finally:
+            client.close()
+
+
 def main():
-    argument_spec = dict(
+    entry = dict(
         name=dict(type="str", required=True),
+        volumes=dict(type="list", elements="str"),
+        image=dict(type="str"),
+        labels=dict(type="dict"),
+        driver=dict(type="str"),
+        driver_opts=dict(type="dict"),
+        kind=dict(type="str", choices=["container", "volume"]),
+    )
+    argument_spec = dict(
+        name=dict(type="str"),
+        data_volumes=dict(type="list", elements="dict", options=entry),
         volumes=dict(type="list", elements="str"),
         image=dict(type="str"),
         labels=dict(type="dict", default={}),
@@ -353,26 +498,11 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         remove_volumes=dict(type="bool", default=False),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"]],
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        paths = normalize_data_paths(params["volumes"])
-        if paths and params["state"] == "present" and not params["image"]:
-            raise DockerClientError("image: required to create data container %s (volumes is set)" % params["name"])
-        require_docker(module)
-        client = connect(params["docker_host"], params["api_timeout"])
-        try:
-            result = DataVolume(module, client, paths).run()
-        finally:
-            client.close()
-    except DockerClientError as exc:
-        module.fail_json(msg=str(exc), name=params["name"])
-    module.exit_json(**result)
+    run_docker_module(argument_spec, DataVolumes, DockerClientError,
+                      mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
+                                          ["data_volumes", "volumes"], ["data_volumes", "driver"],
+                                          ["data_volumes", "driver_opts"]],
+                      required_one_of=[["name", "data_volumes"]])
 
 
 if __name__ == "__main__":

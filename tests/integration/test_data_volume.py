@@ -226,3 +226,31 @@ def test_data_container_in_use_cannot_be_removed(docker_client, new_name):
     assert result["failed"] is True
     assert "its volumes are mounted by %s" % user in result["msg"]
     docker_client.api.inspect_container(name)
+
+
+def test_a_stack_of_data_volumes_in_one_task(docker_client, new_name):
+    """data_volumes: a data container and a named volume in one execution; check mode creates neither; the second
+    run changes nothing; an entry that fails stops the task with the entries before it reported."""
+    socks, uploads = new_name(), new_name()
+    args = dict(data_volumes=[dict(name=socks, volumes=PATHS), dict(name=uploads, kind="volume")],
+                image=IMAGE, labels=TEST_LABELS)
+    check, apply, again = three_ways(args)
+    assert not check.get("failed"), check
+    assert check["changed"] is True and [r["created"] for r in check["results"]] == [True, True]
+    assert check["diff"]["before"] == [{}, {}]
+    assert [r["kind"] for r in apply["results"]] == ["container", "volume"]
+    assert apply["changed"] is True and [r["created"] for r in apply["results"]] == [True, True]
+    assert sorted(apply["results"][0]["mounts"]) == sorted(PATHS)
+    assert apply["results"][1]["mountpoint"].endswith("/_data")
+    assert again["changed"] is False and [r["created"] for r in again["results"]] == [False, False]
+    assert docker_client.containers.get(socks).labels["baton.kind"] == "data"
+    assert docker_client.volumes.get(uploads).attrs["Labels"]["baton.test"] == "1"
+
+    # An ordinary container holding a later entry's name: the earlier entries are done, then the task fails there.
+    taken = new_name()
+    docker_client.containers.create(IMAGE, ["true"], name=taken, labels=TEST_LABELS)
+    fresh = new_name()
+    failed, _run = run_module(FQCN, dict(data_volumes=[dict(name=fresh, kind="volume"), dict(name=taken, volumes=PATHS)],
+                                   image=IMAGE, labels=TEST_LABELS))
+    assert failed.get("failed") and "a container called %s exists and is not a data container" % taken in failed["msg"]
+    assert [r["name"] for r in failed["results"]] == [fresh]
