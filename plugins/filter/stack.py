@@ -14,7 +14,6 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     StackError,
     expand_containers,
     normalize_stack,
-    orphans,
     rollout_units,
     secret_envs,
     systemd_calendar,
@@ -53,11 +52,6 @@ def stack_rollout_units(containers, secret_env=None, health_interval=0.5):
     return rollout_units(_plain(containers), _plain(secret_env) or None, float(health_interval))
 
 
-def stack_orphans(existing, wanted, slug):
-    """Containers of the stack that the spec no longer asks for."""
-    return orphans(existing or [], wanted or [], slug)
-
-
 def stack_systemd_calendar(schedule):
     """OnCalendar= expressions of a cron entry's schedule."""
     return systemd_calendar(_plain(schedule))
@@ -80,7 +74,6 @@ class FilterModule(object):
             ("stack_spec", stack_spec),
             ("stack_containers", stack_containers),
             ("stack_secret_env", stack_secret_env),
-            ("stack_orphans", stack_orphans),
             ("stack_rollout_units", stack_rollout_units),
             ("stack_systemd_calendar", stack_systemd_calendar),
         ))

@@ -17,6 +17,8 @@ import base64
 import json
 import shlex
 import os
+import posixpath
+import re
 import socket
 import ssl
 import time
@@ -962,6 +964,27 @@ def data_container_mounts(attrs):
     """{container path: host source path} of a container's inspect data."""
     return dict((m.get("Destination"), m.get("Source") or "") for m in (attrs or {}).get("Mounts") or []
                 if m.get("Destination"))
+
+
+_CONTAINER_PATH = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):(/.*)$")
+
+
+def split_container_path(spec):
+    """``(container, absolute path)`` of ``<container>:<absolute path in it>``, or None for anything else (a host
+    path, ``host:port``)."""
+    match = _CONTAINER_PATH.match(spec or "")
+    return (match.group(1), posixpath.normpath(match.group(2))) if match else None
+
+
+def host_path_of(attrs, path):
+    """The host path of ``path`` inside a container (its inspect data), through the deepest mount that holds it;
+    None when no mount does."""
+    mounts = data_container_mounts(attrs)
+    for destination in sorted(mounts, key=len, reverse=True):
+        base = destination.rstrip("/")
+        if (path == base or path.startswith(base + "/")) and mounts[destination]:
+            return mounts[destination] + path[len(base):]
+    return None
 
 
 def data_path_drift(wanted, current):

@@ -28,8 +28,11 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     UnhealthyError,
     connect,
     get_container,
+    host_path_of,
     image_for_run,
     is_running,
+    list_containers,
+    split_container_path,
 )
 from ansible_collections.baton.docker.plugins.module_utils._files import (
     HostLock,
@@ -41,6 +44,7 @@ from ansible_collections.baton.docker.plugins.module_utils._files import (
 from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAProxyError,
     HAProxyRuntime,
+    HAProxyServerMissing,
 )
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
@@ -58,6 +62,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     summary_lines,
     unit_summary,
 )
+from ansible_collections.baton.docker.plugins.module_utils._stack import orphans
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
 from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_ARGS, ContainerSwap, SwapFailed
 
@@ -146,6 +151,7 @@ class Rollout(object):
         self.client = None
         self.lbs = []
         self.units = []
+        self.orphans = []
         self.swaps = {}
         self.events = []
         self.journal_path = os.path.join(self.params["state_dir"], "%s.journal.json" % self.app)
@@ -178,15 +184,10 @@ class Rollout(object):
             raise ParamError("units: at least one unit is needed")
         for index, lb in enumerate(params["load_balancers"]):
             entry = dict(spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app,
-                         optional=lb["optional"], up=True)
-            try:
-                entry["runtime"] = HAProxyRuntime(lb["socket"], lb["timeout"], lb["tls"])
-            except HAProxyError as exc:
-                if not lb["optional"]:
-                    raise ParamError("load_balancers[%d].socket: %s" % (index, exc))
-                # An optional load balancer whose endpoint is not known yet (a socket in a data volume the stack
-                # has not created) cannot be running.
-                entry.update(up=False, down_reason=str(exc))
+                         optional=lb["optional"], up=True, index=index, options=lb)
+            entry["in_container"] = split_container_path(lb["socket"])
+            if entry["in_container"] is None:
+                self.connect_load_balancer(entry, lb["socket"])
             self.lbs.append(entry)
         if params["record"] and not self.ref:
             raise ParamError("record: a release is recorded for a release image; set image, or record=false")
@@ -199,6 +200,37 @@ class Rollout(object):
                 raise ParamError("units: %s is listed more than once" % name)
         if any(u["server"] for u in self.units) and not self.lbs:
             raise ParamError("load_balancers: units with a server need at least one load balancer")
+
+    def connect_load_balancer(self, entry, socket):
+        lb = entry["options"]
+        try:
+            entry["runtime"] = HAProxyRuntime(socket, lb["timeout"], lb["tls"])
+        except HAProxyError as exc:
+            if not lb["optional"]:
+                raise ParamError("load_balancers[%d].socket: %s" % (entry["index"], exc))
+            entry.update(up=False, down_reason=str(exc))
+
+    def resolve_container_sockets(self):
+        """A socket given as ``<container>:<path in it>`` is reached through the host path of the container's
+        volume that holds it. An optional load balancer whose container does not exist yet (a stack's first
+        deploy) is not running."""
+        for entry in self.lbs:
+            if not entry["in_container"]:
+                continue
+            name, path = entry["in_container"]
+            where = "load_balancers[%d].socket" % entry["index"]
+            attrs = get_container(self.client, name)
+            if attrs is None:
+                if not entry["optional"]:
+                    raise ParamError("%s: there is no container %s on this host to find %s in" % (where, name, path))
+                entry.update(up=False, down_reason="container %s does not exist yet" % name)
+                continue
+            host_path = host_path_of(attrs, path)
+            if host_path is None:
+                raise ParamError("%s: no volume of container %s holds %s (its mounts: %s)" % (
+                    where, name, path, ", ".join(sorted(m.get("Destination", "?") for m in attrs.get("Mounts") or []))
+                    or "none"))
+            self.connect_load_balancer(entry, host_path)
 
     # ------------------------------------------------------------ observe
 
@@ -213,6 +245,8 @@ class Rollout(object):
             try:
                 state = lb["runtime"].server(backend, unit["server"])
             except HAProxyError as exc:
+                if unit.get("orphan") and isinstance(exc, HAProxyServerMissing):
+                    continue  # a unit to remove whose server this load balancer no longer has
                 raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
             servers.append(dict(lb=lb["spec"], backend=backend, server=unit["server"],
                                 admin=state.admin_state, up=state.is_up))
@@ -288,6 +322,32 @@ class Rollout(object):
         return dict(name=unit["name"], change=planned["action"] if planned["action"] in CHANGES else "replace",
                     serving=is_running(container) and health != "unhealthy", servers=self.observe_servers(unit))
 
+    def find_orphans(self):
+        """With prune_labels: the containers deployed as units under those labels that are no unit of this run
+        (a replica the count no longer has, an entry the stack dropped), as units to remove."""
+        if not self.params["prune_labels"]:
+            return []
+        try:
+            existing = list_containers(self.client, labels=self.params["prune_labels"])
+        except DockerClientError as exc:
+            raise RolloutFailed("%s. Nothing was changed." % exc)
+        found = []
+        for orphan in orphans(existing, [u["name"] for u in self.units], self.params["prune_labels"]):
+            params = ArgumentSpecValidator(UNIT_SPEC).validate(dict(
+                name=orphan["name"], state="absent", docker_host=self.params["docker_host"],
+                api_timeout=self.params["api_timeout"])).validated_parameters
+            swapper = ContainerSwap(UnitView(params, True, self.module._diff, self.warnings), self.client)
+            try:
+                planned = swapper.run()
+            except (ParamError, DockerClientError, SwapFailed) as exc:
+                raise RolloutFailed("%s (to remove): %s. Nothing was changed." % (orphan["name"], exc))
+            if planned["action"] == "none":
+                continue
+            container = get_container(self.client, orphan["name"])
+            found.append(dict(name=orphan["name"], server=orphan["server"], backend=orphan["backend"], orphan=True,
+                              params=params, planned=planned, serving=is_running(container)))
+        return found
+
     def read_journal(self):
         try:
             journal = read_json_object(self.journal_path, "rollout journal")
@@ -304,12 +364,13 @@ class Rollout(object):
 
     def forget_servers_back_in_rotation(self, observed):
         """Journal entries of servers that are ready again (put back by hand, or the run ended between ``set ready``
-        and the journal write), or that no unit has any more on a load balancer that answers, are dropped: a later
-        maintenance of them is someone else's."""
+        and the journal write), or that no unit has any more on a load balancer that answers (unless we removed
+        their unit), are dropped: a later maintenance of them is someone else's."""
         seen = dict((server_key(s), s) for unit in observed for s in unit["servers"])
         down = set(lb["spec"] for lb in self.lbs if not lb["up"])
         keep = [s for s in self.journal["out"]
-                if s["lb"] in down or (server_key(s) in seen and seen[server_key(s)]["admin"] != "ready")]
+                if s["lb"] in down or (server_key(s) in seen and seen[server_key(s)]["admin"] != "ready")
+                or (server_key(s) not in seen and s.get("removed"))]
         if keep != self.journal["out"]:
             self.journal = dict(self.journal, out=keep)
             if not self.check_mode:
@@ -338,10 +399,14 @@ class Rollout(object):
                 lock.release()
 
     def locked_run(self):
+        self.resolve_container_sockets()
         self.check_load_balancers()
         self.resolve_release()
         observed = [self.plan_unit(unit) for unit in self.units]
         self.check_missing_load_balancers(observed)
+        self.orphans = self.find_orphans()
+        observed.extend(dict(name=o["name"], change="remove", serving=o["serving"], servers=self.observe_servers(o))
+                        for o in self.orphans)
         self.journal = self.read_journal()
         self.forget_servers_back_in_rotation(observed)
         try:
@@ -367,7 +432,7 @@ class Rollout(object):
             self.report()
             return self.result
         for step in plan["steps"]:
-            unit = next(u for u in self.units if u["name"] == step["unit"])
+            unit = next(u for u in self.units + self.orphans if u["name"] == step["unit"])
             self.execute(unit, step["action"])
         self.report()
         if self.params["record"]:
@@ -375,7 +440,7 @@ class Rollout(object):
         return self.result
 
     def report(self):
-        self.result["units"] = [self.unit_result(u) for u in self.units]
+        self.result["units"] = [self.unit_result(u) for u in self.units + self.orphans]
         self.result["timeline"] = step_timeline(self.events)
         self.result["summary"] = summary_lines(self.result["units"], self.result["timeline"], self.result["restored"],
                                                self.check_mode)
@@ -389,7 +454,7 @@ class Rollout(object):
 
     def diff(self):
         before, after = {}, {}
-        for unit in self.units:
+        for unit in self.units + self.orphans:
             planned = unit["planned"].get("diff")
             if planned and planned.get("before") != planned.get("after"):
                 before[unit["name"]] = planned["before"]
@@ -504,6 +569,15 @@ class Rollout(object):
         except (UnhealthyError, DockerClientError):
             return False
         return True
+
+    def step_remove(self, unit, servers):
+        swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)
+        try:
+            self.swaps[unit["name"]] = swapper.run()
+        except (ParamError, DockerClientError, SwapFailed) as exc:
+            self.report()
+            raise RolloutFailed("%s (to remove): %s" % (unit["name"], exc))
+        self.save_journal(servers, "remove", unit["name"])
 
     def step_ready(self, unit, servers):
         self.set_all(servers, "ready")

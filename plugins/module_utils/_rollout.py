@@ -35,12 +35,16 @@ and returns the ordered steps, each a dict ``unit`` and ``action``:
 ``swap``
     replace the container (old one kept aside until the new one is healthy);
 ``ready``
-    put the servers back to ready everywhere and wait until all are UP.
+    put the servers back to ready everywhere and wait until all are UP;
+``remove``
+    remove a unit the host no longer has (change ``remove``), after ``drain``
+    and ``maint`` of its servers, which stay in maintenance.
 
 Rules: restores come first, so that a host never has two units out of
 rotation at once; then every changing unit in order. The steps of a unit act on
 its servers in rotation and on those the journal names; a server someone else
-took out of rotation stays out, even when its unit is replaced. A unit behind HAProxy
+took out of rotation stays out, even when its unit is replaced. Units to
+remove leave after every other unit, with no peer needed. A unit behind HAProxy
 that serves now is taken out only when, on every load balancer, another
 unit of the same backend serves (or is put back before it); the first
 deploy, where nothing serves yet, needs no such peer. A server out of
@@ -52,7 +56,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-CHANGES = ("none", "create", "replace", "start", "recover")
+CHANGES = ("none", "create", "replace", "start", "recover", "remove")
 ADMIN_STATES = ("ready", "drain", "maint")
 SERVER_STEPS = ("drain", "maint", "swap", "ready")
 
@@ -129,12 +133,18 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
                 group.add(unit["name"])
 
     changing = [unit["name"] for unit in units if unit["change"] != "none"]
-    for unit in units:
+    for unit in [u for u in units if u["change"] != "remove"] + [u for u in units if u["change"] == "remove"]:
         if unit["change"] == "none":
             continue
         servers = unit.get("servers") or []
+        last = "remove" if unit["change"] == "remove" else "swap"
         if not servers:
-            steps.append(dict(unit=unit["name"], action="swap"))
+            steps.append(dict(unit=unit["name"], action=last))
+            continue
+        if unit["change"] == "remove":
+            steps.extend(dict(unit=unit["name"], action=action) for action in ("drain", "maint", "remove"))
+            for server in servers:
+                serving[(server["lb"], server["backend"])].discard(unit["name"])
             continue
         if require_serving_peer:
             for server in servers:
@@ -155,7 +165,9 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
 
 def journal_after(journal_out, unit_servers, action):
     """The journal's ``out`` list once ``action`` of a unit is about to run (drain, maint) or has run (ready,
-    restore). Servers are added before they leave rotation and removed only once they are back."""
+    restore) or its unit is removed (remove). Servers are added before they leave rotation and dropped only once they
+    are back; a removed unit's servers stay, marked ``removed``, so that a unit made again later under that name
+    is put back in rotation by us."""
     out = [dict(s) for s in journal_out]
     keys = set(server_key(s) for s in out)
     if action in ("drain", "maint"):
@@ -167,6 +179,9 @@ def journal_after(journal_out, unit_servers, action):
     if action in ("ready", "restore"):
         gone = set(server_key(s) for s in unit_servers)
         return [s for s in out if server_key(s) not in gone]
+    if action == "remove":
+        removed = set(server_key(s) for s in unit_servers)
+        return [dict(s, removed=True) if server_key(s) in removed else s for s in out]
     return out
 
 
@@ -218,6 +233,8 @@ def summary_lines(units, timeline, restored=(), check_mode=False):
         name, action = unit["slot"], unit.get("action", "none")
         if action == "none":
             line = "%s: unchanged" % name
+        elif action == "remove":
+            line = "%s: %s (%s)" % (name, "would be removed" if check_mode else "removed", unit["old"])
         elif check_mode:
             line = "%s: would %s (%s -> %s)" % (name, action, unit["old"], unit["new"])
         elif unit["rolled_back"]:

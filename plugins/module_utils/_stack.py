@@ -690,24 +690,30 @@ def secret_envs(stack, database=None):
     return result
 
 
-def orphans(existing, wanted_names, slug):
-    """Containers of this stack (by label) that the spec no longer asks for, sorted by name.
+UNIT_KINDS = ("http", "worker", "manual", "service", "cron")
+
+
+def orphans(existing, wanted_names, labels):
+    """Containers deployed as units (their baton.kind) that carry every one of ``labels`` and that the spec no
+    longer asks for, sorted by name.
 
     ``existing`` is a list of {name, labels}. Data containers, one-off runs and
-    containers of other stacks are never orphans; a slot's kept-aside
+    containers without those labels are never orphans; a slot's kept-aside
     ``.baton-previous`` container counts under its slot's name.
     """
     wanted = set(wanted_names)
     found = {}
     for container in existing:
-        labels = container.get("labels") or {}
-        if labels.get(LABEL_STACK) != slug or labels.get(LABEL_KIND) not in ("http", "worker", "manual", "service", "cron"):
+        own = container.get("labels") or {}
+        if own.get(LABEL_KIND) not in UNIT_KINDS or any(own.get(k) != v for k, v in labels.items()):
             continue
-        name = labels.get("baton.slot") or container["name"]
+        name = own.get("baton.slot") or container["name"]
         if name in wanted:
             continue
-        found.setdefault(name, dict(name=name, entry=labels.get(LABEL_ENTRY), kind=labels.get(LABEL_KIND),
-                                    backend=labels.get(LABEL_BACKEND), server=labels.get(LABEL_SERVER)))
+        entry = found.setdefault(name, dict(name=name, entry=own.get(LABEL_ENTRY), kind=own.get(LABEL_KIND),
+                                            backend=own.get(LABEL_BACKEND), server=own.get(LABEL_SERVER)))
+        for key, label in (("backend", LABEL_BACKEND), ("server", LABEL_SERVER)):
+            entry[key] = entry[key] or own.get(label)
     return [found[name] for name in sorted(found)]
 
 

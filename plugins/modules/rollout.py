@@ -112,7 +112,11 @@ options:
     default: []
     suboptions:
       socket:
-        description: A unix socket path or C(host:port).
+        description:
+          - A unix socket path, C(host:port), or C(<container>:<absolute path in it>) for a socket in a volume of a
+            container on this host (a stack's HAProxy that shares its admin socket through a data container): the
+            host path is read from that container's mounts.
+          - An O(load_balancers[].optional) load balancer whose container does not exist yet is not running.
         type: str
         required: true
       backend:
@@ -148,6 +152,15 @@ options:
           server_name:
             description: The name HAProxy's certificate must carry; defaults to the host of O(load_balancers[].socket).
             type: str
+  prune_labels:
+    description:
+      - Remove the containers that carry every one of these labels, were deployed as units (their C(baton.kind) label
+        is V(http), V(worker), V(manual), V(service) or V(cron)) and are not units of this run, with their kept-aside
+        previous containers: a replica a stack no longer counts, an entry it dropped.
+      - They go after every unit is done. Their servers are drained and put in maintenance on every load balancer
+        first, and stay there; a unit made again later under that name is put back in rotation.
+      - Check mode lists them in RV(plan) and RV(units) with the action V(remove).
+    type: dict
   drain_timeout:
     description: Seconds a draining server may keep sessions before the rollout gives up on it (it returns to ready).
     type: float
@@ -224,13 +237,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The ordered steps, each C(unit) and C(action) (restore, drain, maint, swap, ready).
+  description: The ordered steps, each C(unit) and C(action) (restore, drain, maint, swap, ready; remove for the
+    containers O(prune_labels) finds).
   returned: always
   type: list
   elements: dict
   sample: [{unit: shop-master, action: drain}, {unit: shop-master, action: maint}, {unit: shop-master, action: swap}]
 units:
-  description: Per unit, its container action and the old and new image.
+  description: Per unit (and per container to remove, with the action V(remove)), its container action and the old
+    and new image.
   returned: always
   type: list
   elements: dict
@@ -315,6 +330,7 @@ def main():
                 server_name=dict(type="str"),
             )),
         )),
+        prune_labels=dict(type="dict"),
         drain_timeout=dict(type="float", default=60),
         up_timeout=dict(type="float", default=60),
         require_serving_peer=dict(type="bool", default=True),

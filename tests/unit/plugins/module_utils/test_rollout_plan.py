@@ -69,6 +69,21 @@ CASES = [
     ("replicas of a stack, one at a time",
      [unit("app0", "replace", servers=[srv("app0")]), unit("app1", "replace", servers=[srv("app1")])], None,
      [("app0", a) for a in ("drain", "maint", "swap", "ready")] + [("app1", a) for a in ("drain", "maint", "swap", "ready")]),
+    ("units to remove go last, servers drained and put in maint first",
+     [unit("app2", "remove", servers=[srv("app2"), srv("app2", lb=LB2)]), unit("old0", "remove"),
+      unit("app0", "replace", servers=[srv("app0")]), unit("app1", servers=[srv("app1")])], None,
+     [("app0", a) for a in ("drain", "maint", "swap", "ready")] + [("app2", "drain"), ("app2", "maint"),
+                                                                  ("app2", "remove"), ("old0", "remove")]),
+    ("removing every server of a backend needs no peer",
+     [unit("app0", "remove", servers=[srv("app0")]), unit("app1", "remove", servers=[srv("app1")])], None,
+     [("app0", "drain"), ("app0", "maint"), ("app0", "remove"), ("app1", "drain"), ("app1", "maint"),
+      ("app1", "remove")]),
+    ("killed after the maint of a unit to remove: it is removed, nothing restored",
+     [unit("app0", servers=[srv("app0")]), unit("app2", "remove", servers=[srv("app2", "maint", False)])],
+     {"out": [out("app2")]}, [("app2", "drain"), ("app2", "maint"), ("app2", "remove")]),
+    ("a unit made again where we removed one: its server we left in maint is ours to put back",
+     [unit("app0", servers=[srv("app0")]), unit("app2", "create", False, [srv("app2", "maint", False)])],
+     {"out": [dict(out("app2"), removed=True)]}, [("app2", a) for a in ("drain", "maint", "swap", "ready")]),
 ]
 
 
@@ -79,14 +94,15 @@ def test_plan(units, journal, expected):
 
 
 def test_never_two_units_of_a_host_out_at_once():
-    """Whatever the observed state, at most one unit is between its drain and its ready (restores come first)."""
+    """Whatever the observed state, at most one unit is between its drain and its ready (restores come first); a unit
+    removed on purpose is out for good, not in between."""
     for case in CASES:
         steps = plan_rollout(case[1], case[2])["steps"]
         outside = set()
         for step in steps:
             if step["action"] == "drain":
                 outside.add(step["unit"])
-            elif step["action"] in ("ready", "restore"):
+            elif step["action"] in ("ready", "restore", "remove"):
                 outside.discard(step["unit"])
             assert len(outside) <= 1, case[0]
 
@@ -155,6 +171,9 @@ def test_journal_adds_servers_before_they_leave_and_drops_them_once_back():
     assert journal_after(journal, servers, "swap") == journal
     assert journal_after(journal, servers[:1], "ready") == [out("h_master", LB2)]
     assert journal_after(journal, servers, "restore") == []
+    removed = journal_after(journal, servers[:1], "remove")
+    assert removed == [dict(out("h_master"), removed=True), out("h_master", LB2)]
+    assert journal_after(removed, servers, "ready") == []
 
 
 def test_timeline_measures_time_out_of_rotation():
@@ -180,6 +199,9 @@ def test_summary_lines_for_people():
         "b: unchanged; put back in rotation after an interrupted run",
         "w: app:bad never turned healthy; rolled back to app:v1"]
     assert summary_lines(units[:1], [], check_mode=True) == ["m: would replace (app:v1 -> app:v2)"]
+    gone = dict(slot="app2", action="remove", old="app:v1", new=None, seconds_to_healthy=None, rolled_back=False)
+    assert summary_lines([gone], []) == ["app2: removed (app:v1)"]
+    assert summary_lines([gone], [], check_mode=True) == ["app2: would be removed (app:v1)"]
 
 
 def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():

@@ -290,7 +290,7 @@ def test_orphans_are_our_containers_the_spec_dropped():
         {"name": "other0", "labels": {"baton.stack": "another", "baton.kind": "http"}},
         {"name": "stranger", "labels": {}},
     ]
-    assert orphans(existing, ["app0", "app1"], "s") == [
+    assert orphans(existing, ["app0", "app1"], {"baton.stack": "s"}) == [
         {"name": "app2", "entry": "app", "kind": "http", "backend": "app", "server": "app2"},
         {"name": "old-cron0", "entry": "old-cron", "kind": "cron", "backend": None, "server": None}]
 

@@ -108,6 +108,34 @@ def test_data_container_mounts():
     assert _docker.data_container_mounts({"Mounts": None}) == {}
 
 
+@pytest.mark.parametrize("spec,expected", [
+    ("lbadmin:/var/lib/haproxy/admin/admin.sock", ("lbadmin", "/var/lib/haproxy/admin/admin.sock")),
+    ("s-1.lb_x:/a//b/../c.sock", ("s-1.lb_x", "/a/c.sock")),
+    ("/run/haproxy/admin.sock", None),
+    ("127.0.0.1:9999", None),
+    ("localhost:9999", None),
+    ("ipv6@[::1]:9999", None),
+    ("lbadmin:relative.sock", None),
+    (":/x", None),
+    ("", None),
+])
+def test_split_container_path(spec, expected):
+    assert _docker.split_container_path(spec) == expected
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/var/lib/haproxy/socks/app0.sock", "/var/lib/docker/volumes/1/_data/app0.sock"),
+    ("/var/run/haproxy.sock", "/var/lib/docker/volumes/0/_data/haproxy.sock"),
+    ("/var/lib/haproxy/socks", "/var/lib/docker/volumes/1/_data"),
+    ("/var/lib/haproxy/socksx/a.sock", "/srv/lib/haproxy/socksx/a.sock"),
+    ("/etc/haproxy.sock", None),
+])
+def test_host_path_of_a_path_in_a_container_deepest_mount_first(path, expected):
+    attrs = container(mounts=["/var/run", "/var/lib/haproxy/socks", "/var/lib"])
+    attrs["Mounts"][2]["Source"] = "/srv/lib"
+    assert _docker.host_path_of(attrs, path) == expected
+
+
 def test_data_labels_cannot_be_overridden():
     labels = _docker.data_labels({"baton.stack": "shop", "baton.kind": "http", "n": 1})
     assert labels == {"baton.stack": "shop", "baton.kind": "data", "baton.managed": "true", "n": "1"}
