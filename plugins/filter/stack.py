@@ -16,7 +16,6 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     normalize_stack,
     rollout_units,
     secret_envs,
-    systemd_calendar,
 )
 
 
@@ -52,11 +51,6 @@ def stack_rollout_units(containers, secret_env=None, health_interval=0.5):
     return rollout_units(_plain(containers), _plain(secret_env) or None, float(health_interval))
 
 
-def stack_systemd_calendar(schedule):
-    """OnCalendar= expressions of a cron entry's schedule."""
-    return systemd_calendar(_plain(schedule))
-
-
 def _plain(value):
     """Ansible's lazy containers and tagged strings as plain Python data."""
     if isinstance(value, dict):
@@ -75,5 +69,4 @@ class FilterModule(object):
             ("stack_containers", stack_containers),
             ("stack_secret_env", stack_secret_env),
             ("stack_rollout_units", stack_rollout_units),
-            ("stack_systemd_calendar", stack_systemd_calendar),
         ))

@@ -765,3 +765,53 @@ def systemd_calendar(schedule):
     if parts["weekday"] != "*" and parts["day"] != "*":
         return [expression(parts["weekday"], "*"), expression("*", parts["day"])]
     return [expression(parts["weekday"], parts["day"])]
+
+
+# ---------------------------------------------------------------- the schedule of cron entries (files, pure)
+
+MANAGED = "# Managed by baton.docker (stack_cron): changes made here are overwritten by the next deploy."
+
+
+def cron_runs(containers):
+    """The cron templates among a host's containers (``expand_containers``), in order."""
+    return [item for item in containers if item.get("kind") == "cron"]
+
+
+def runner_command(python, runner, timeout, name):
+    return "%s %s --timeout %d %s" % (python, runner, int(timeout), name)
+
+
+def cron_file_text(title, slug, crons, python, runner, timeout, log_dir):
+    """The /etc/cron.d file of a stack: one line per cron template, run as root, output appended to its log."""
+    lines = [MANAGED,
+             "# Cron entries of the stack %s: each runs a fresh container from its template container (%s), which"
+             % (title, runner),
+             "# is removed after the run.",
+             "SHELL=/bin/sh",
+             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    for cron in crons:
+        schedule = cron["cron"]
+        lines.append("# %s (%s)" % (cron["entry"], cron["image"]))
+        lines.append("%s root %s >>%s/%s-%s.log 2>&1" % (
+            " ".join(str(schedule[field]) for field in CRON_FIELDS), runner_command(python, runner, timeout, cron["name"]),
+            log_dir.rstrip("/"), slug, cron["name"]))
+    return "\n".join(lines) + "\n"
+
+
+def systemd_unit_name(slug, cron):
+    return "baton-%s-%s" % (slug, cron["name"])
+
+
+def cron_service_text(title, cron, python, runner, timeout):
+    return "\n".join([
+        MANAGED, "[Unit]",
+        "Description=Cron entry %s of the stack %s (%s)" % (cron["entry"], title, cron["image"]),
+        "Requires=docker.service", "After=docker.service", "",
+        "[Service]", "Type=oneshot", "ExecStart=%s" % runner_command(python, runner, timeout, cron["name"]), ""])
+
+
+def cron_timer_text(title, cron):
+    return "\n".join(
+        [MANAGED, "[Unit]", "Description=Schedule of the cron entry %s of the stack %s" % (cron["entry"], title), "",
+         "[Timer]"] + ["OnCalendar=%s" % calendar for calendar in systemd_calendar(cron["cron"])]
+        + ["", "[Install]", "WantedBy=timers.target", ""])

@@ -214,27 +214,3 @@ def test_invalid_spec_fails_before_anything_changes(stack):
     assert run.rc != 0
     assert "containers[2].sidekiq.env_from: 'app2' is not a container in this stack" in run.output
     assert stack.ids() == before
-
-
-def test_systemd_units_of_a_cron_entry(tmp_path):
-    """The timer and service the deploy writes where systemd runs (rendered through the role's templates)."""
-    from tests.support.ansible import run_playbook
-    out = tmp_path / "units"
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {
-        "item": {"name": "cron0", "entry": "cron", "image": "baton-stack/app:v2",
-                 "cron": {"minute": "0", "hour": "3", "day": "1", "month": "*", "weekday": "mon-fri"}},
-        "_deploy_app_name": "amazing application", "deploy_cron_python": "/usr/bin/python3",
-        "deploy_cron_runner": "/usr/local/libexec/baton-stack-cron", "deploy_cron_timeout": 3600},
-        "tasks": [{"name": "render " + unit, "ansible.builtin.template": {
-            "src": os.path.join(os.path.dirname(__file__), "..", "..", "roles", "deploy", "templates", "cron.%s.j2" % unit),
-            "dest": str(out / ("unit." + unit))}} for unit in ("timer", "service")]}]
-    out.mkdir()
-    run = run_playbook(play)
-    assert run.rc == 0, run.output[-3000:]
-    timer = (out / "unit.timer").read_text()
-    assert [line for line in timer.splitlines() if line.startswith("OnCalendar=")] == [
-        "OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 03:00:00", "OnCalendar=*-*-01 03:00:00"]
-    service = (out / "unit.service").read_text()
-    assert ("ExecStart=/usr/bin/python3 /usr/local/libexec/baton-stack-cron --timeout 3600 cron0"
-            in service.splitlines())
-    assert "Type=oneshot" in service.splitlines()

@@ -1,269 +1,150 @@
-"""roles/deploy/files/baton-stack-cron against the real Docker engine.
+"""baton.docker.stack_cron through ansible-playbook: the runner, the cron file, and systemd timers.
 
-Each test creates a cron template the way the deploy role does (created, never started,
-labelled baton.kind=cron) and runs the script with the host's /usr/bin/python3, as the
-host's cron does. Templates and their runs are named baton-it-cron-<random>, labelled
-baton.test=1 (runs inherit the label from the template) and removed in teardown.
+The cron backend is exercised with the real stack in test_stack.py. Here the systemd backend runs against a
+systemctl stand-in on PATH (this machine's tests run without systemd as PID 1) that keeps which timers are enabled
+and active in a JSON file and logs every call, so that what the module asks systemd to do is asserted.
 """
 
+import json
 import os
-import signal
-import subprocess
-import tempfile
-import time
-import uuid
+import stat
+import sys
+import textwrap
 
-import docker
 import pytest
 
+from tests.support.ansible import run_playbook
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "roles", "deploy", "files", "baton-stack-cron")
-PYTHON, BUSYBOX = "baton-base/python:bookworm", "baton-base/busybox:latest"
-PREFIX = "baton-it-cron-"
-CRON_LABELS = {"baton.test": "1", "baton.managed": "true", "baton.kind": "cron", "baton.stack": "it", "baton.entry": "job",
-               "baton.slot": "job"}
-# Values a shell would mangle; DB_PASSWORD also stands for the secrets the output must never show.
-ENV = {
-    "QUOTES": "it's \"quoted\"",
-    "PERCENT": "50% done %s %{app_name}",
-    "SUBST": "$(id) `id` ${HOME} $HOME",
-    "SPACES": "two  words ",
-    "NEWLINE": "line one\nline two",
-    "DB_PASSWORD": "s3cr3t-!@#-" + uuid.uuid4().hex,
-}
-# Exits on SIGTERM at once, so stopping it needs no grace period.
-LONG_JOB = ["sh", "-c", "trap 'exit 0' TERM; echo started; sleep 120 & wait"]
+RUNNER = "#!/usr/bin/env python3\nprint('runner')\n"
 
 
-def run_script(*args, env=None, timeout=120):
-    return subprocess.run(["/usr/bin/python3", SCRIPT] + list(args), capture_output=True, text=True, timeout=timeout,
-                          env=env if env is not None else dict(os.environ), check=False)
-
-
-def runs_of(client, template):
-    """Runs of template, from the container list alone (no inspect that a removal could race)."""
-    return client.containers.list(all=True, filters={"label": "baton.cron-of=%s" % template}, sparse=True)
-
-
-def wait_for_run(client, template, runner, deadline=30):
-    """The running run of template once it has printed "started"; fails at once when the runner has ended."""
-    for _attempt in range(int(deadline * 5)):
-        if runner.poll() is not None:
-            raise AssertionError("runner ended with %s: %s" % (runner.returncode, runner.stderr.read()))
-        running = [c for c in runs_of(client, template) if c.status == "running"]
-        if running and b"started" in running[0].logs():
-            return client.containers.get(running[0].id)
-        time.sleep(0.2)
-    raise AssertionError("no run of %s started within %s s" % (template, deadline))
+def cron(name, minute="59", weekday="*"):
+    return {"name": name, "entry": name[:-1], "image": "baton-stack/app:v2", "kind": "cron",
+            "cron": {"minute": minute, "hour": "*", "day": "*", "month": "*", "weekday": weekday}}
 
 
 @pytest.fixture
-def make_template(docker_client):
-    """Factory of cron templates; templates, their runs, extra containers and the runner's lock files go in teardown."""
-    names = []
+def host(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    state = tmp_path / "systemd.json"
+    state.write_text(json.dumps({"enabled": [], "active": [], "calls": []}))
+    fake = bin_dir / "systemctl"
+    fake.write_text(textwrap.dedent("""\
+        #!%s
+        import json, sys
+        path = %r
+        with open(path) as handle:
+            state = json.load(handle)
+        args = sys.argv[1:]
+        state["calls"].append(args)
+        verb, units = args[0], [a for a in args[1:] if not a.startswith("--")]
+        rc = 0
+        if verb == "is-enabled":
+            rc = 0 if units[0] in state["enabled"] else 1
+            print("enabled" if rc == 0 else "disabled")
+        elif verb == "is-active":
+            rc = 0 if units[0] in state["active"] else 3
+            print("active" if rc == 0 else "inactive")
+        elif verb == "enable":
+            state["enabled"] = sorted(set(state["enabled"]) | set(units))
+        elif verb in ("start", "restart"):
+            state["active"] = sorted(set(state["active"]) | set(units))
+        elif verb == "disable":
+            state["enabled"] = [u for u in state["enabled"] if u not in units]
+            if "--now" in args:
+                state["active"] = [u for u in state["active"] if u not in units]
+        with open(path, "w") as handle:
+            json.dump(state, handle)
+        sys.exit(rc)
+        """ % (sys.executable, str(state))))
+    fake.chmod(0o755)
 
-    def make(command, image=PYTHON, labels=None, **kwargs):
-        name = PREFIX + uuid.uuid4().hex[:10]
-        names.append(name)
-        docker_client.containers.create(image, command, name=name, labels=dict(CRON_LABELS if labels is None else labels),
-                                        **kwargs)
-        return name
+    class Host(object):
+        root = tmp_path
+        units = tmp_path / "units"
+        cron_file = tmp_path / "cron.d" / "baton-shop"
+        runner = tmp_path / "libexec" / "baton-stack-cron"
 
-    make.extra = names
-    yield make
-    for name in names:
-        for container in runs_of(docker_client, name):
-            try:
-                container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
-        try:
-            docker_client.containers.get(name).remove(force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-        for lock_dir in ("/run/lock", tempfile.gettempdir()):
-            lock = os.path.join(lock_dir, "baton-stack-cron.%s.lock" % name)
-            if os.path.exists(lock):
-                os.remove(lock)
+        def args(self, containers, backend="systemd"):
+            return dict(stack="shop", title="shop", containers=containers, backend=backend, runner=str(self.runner),
+                        runner_content=RUNNER, cron_file=str(self.cron_file), log_dir=str(tmp_path / "log"),
+                        systemd_dir=str(self.units), cron_daemon=str(tmp_path / "no-cron-here"))
 
+        def run(self, *tasks):
+            play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+                dict({"baton.docker.stack_cron": args}, name=name, check_mode=check, diff=True)
+                for name, args, check in tasks]}]
+            run = run_playbook(play, env={"PATH": "%s:%s" % (bin_dir, os.environ["PATH"])})
+            assert run.rc == 0, run.output[-3000:]
+            return [run.result(name) for name, _args, _check in tasks]
 
-def new_name(make_template):
-    name = PREFIX + uuid.uuid4().hex[:10]
-    make_template.extra.append(name)
-    return name
+        def systemd(self):
+            return json.loads(state.read_text())
 
+        def reset_calls(self):
+            data = self.systemd()
+            data["calls"] = []
+            state.write_text(json.dumps(data))
 
-def assert_template_untouched(client, name, template_id):
-    template = client.containers.get(name)
-    assert template.id == template_id
-    assert template.status == "created"
-    assert template.attrs["State"]["StartedAt"].startswith("0001-01-01")
-
-
-def test_run_prints_output_propagates_exit_code_and_keeps_env_unchanged(docker_client, make_template, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    command = ["sh", "-c", "printenv -0 > /out/env; echo to-stdout; echo to-stderr >&2; exit 3"]
-    name = make_template(command, environment=ENV, volumes={str(out): {"bind": "/out", "mode": "rw"}})
-    template_id = docker_client.containers.get(name).id
-
-    result = run_script(name, env=dict(os.environ, DOCKER_HOST="unix:///var/run/docker.sock"))
-
-    assert result.returncode == 3, result.stderr
-    assert "to-stdout\n" in result.stdout and "to-stderr\n" in result.stdout
-    assert result.stderr == ""
-    seen = dict(item.split("=", 1) for item in (out / "env").read_text().split("\0") if item)
-    for key, value in ENV.items():
-        assert seen[key] == value
-    assert ENV["DB_PASSWORD"] not in result.stdout + result.stderr
-    assert runs_of(docker_client, name) == []
-    assert_template_untouched(docker_client, name, template_id)
-
-
-def test_successful_run_exits_zero(make_template):
-    name = make_template(["echo", "hello from cron"], image=BUSYBOX)
-    result = run_script(name)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "hello from cron\n", "")
+    return Host()
 
 
-def test_run_uses_the_template_image_id_not_its_tag(docker_client, make_template):
-    tag = PREFIX + uuid.uuid4().hex[:10]
-    docker_client.images.get(PYTHON).tag(tag, "latest")
-    try:
-        name = make_template(["python3", "-c", "print('deployed build')"], image=tag + ":latest")
-        docker_client.images.get(BUSYBOX).tag(tag, "latest")  # the tag moves on, the template keeps its image
-        result = run_script(name)
-    finally:
-        docker_client.images.remove(tag + ":latest")
-    assert (result.returncode, result.stdout) == (0, "deployed build\n"), result.stderr
+def test_systemd_timers_scheduled_changed_and_removed(host):
+    two = [cron("cron0"), cron("report0", minute="5", weekday="mon")]
+    check, apply, again = host.run(("check", host.args(two), True), ("apply", host.args(two), False),
+                                   ("again", host.args(two), False))
+    timers = ["baton-shop-cron0.timer", "baton-shop-report0.timer"]
+    assert check["changed"] and check["backend"] == "systemd" and check["entries"] == ["cron0", "report0"]
+    assert sorted(check["timers"]) == timers and set(check["timers"].values()) == {"started"}
+    assert str(host.units / "baton-shop-cron0.timer") in check["diff"]["after"]
+    assert check["diff"]["after"][str(host.runner)].startswith("sha1 ")
+    assert apply["changed"] and sorted(apply["timers"]) == timers
+    assert not again["changed"] and again["files"] == {} and again["timers"] == {}
+    assert sorted(os.listdir(str(host.units))) == sorted(t[:-6] + s for t in timers for s in (".service", ".timer"))
+    assert "OnCalendar=Mon *-*-* *:05:00" in (host.units / "baton-shop-report0.timer").read_text().splitlines()
+    assert host.runner.read_text() == RUNNER and stat.S_IMODE(host.runner.stat().st_mode) == 0o755
+    state = host.systemd()
+    assert state["enabled"] == timers and state["active"] == timers
+    mutating = [c for c in state["calls"] if c[0] not in ("is-enabled", "is-active")]
+    assert mutating == [["daemon-reload"], ["enable", timers[0]], ["start", timers[0]], ["enable", timers[1]],
+                        ["start", timers[1]]], "check mode and the second run ask systemd for nothing"
+    assert not host.cron_file.exists()
+
+    # A new schedule restarts its timer; a dropped entry's timer is stopped, disabled and its units removed.
+    host.reset_calls()
+    (changed,) = host.run(("changed", host.args([cron("cron0", minute="30")]), False))
+    assert changed["timers"] == {"baton-shop-cron0.timer": "restarted", "baton-shop-report0.timer": "stopped"}
+    assert sorted(os.listdir(str(host.units))) == ["baton-shop-cron0.service", "baton-shop-cron0.timer"]
+    state = host.systemd()
+    assert state["active"] == ["baton-shop-cron0.timer"]
+    assert [c for c in state["calls"] if c[0] not in ("is-enabled", "is-active")] == [
+        ["disable", "--now", "baton-shop-report0.timer"], ["daemon-reload"], ["restart", "baton-shop-cron0.timer"]]
+
+    # The cron backend takes over: the timers go, the cron file comes (and says cron is missing here).
+    (moved,) = host.run(("moved", host.args([cron("cron0", minute="30")], backend="cron"), False))
+    assert moved["backend"] == "cron" and moved["cron_daemon_missing"] is True
+    assert os.listdir(str(host.units)) == [] and host.systemd()["active"] == []
+    lines = host.cron_file.read_text().splitlines()
+    assert "30 * * * * root /usr/bin/python3 %s --timeout 3600 cron0 >>%s/log/shop-cron0.log 2>&1" % (
+        host.runner, host.root) in lines
+    assert stat.S_IMODE((host.root / "log").stat().st_mode) == 0o750
+
+    # No cron entries any more: the cron file goes; the runner stays.
+    (empty,) = host.run(("empty", host.args([{"name": "app0", "kind": "http"}], backend="cron"), False))
+    assert empty["changed"] and empty["entries"] == [] and not host.cron_file.exists() and host.runner.exists()
 
 
-def test_run_mounts_volumes_from_and_keeps_the_data_volume(docker_client, make_template):
-    data = new_name(make_template)
-    docker_client.containers.create(BUSYBOX, ["true"], name=data, labels={"baton.test": "1"}, volumes=["/shared"])
-    docker_client.containers.run(BUSYBOX, ["sh", "-c", "echo seeded > /shared/file"], volumes_from=[data], remove=True,
-                                 labels={"baton.test": "1"})
-    volume = docker_client.containers.get(data).attrs["Mounts"][0]["Name"]
-    name = make_template(["sh", "-c", "cat /shared/file; echo more >> /shared/file"], image=BUSYBOX, volumes_from=[data])
-
-    first, second = run_script(name), run_script(name)
-
-    assert (first.returncode, first.stdout) == (0, "seeded\n"), first.stderr
-    assert (second.returncode, second.stdout) == (0, "seeded\nmore\n"), second.stderr
-    docker_client.volumes.get(volume)  # raises NotFound if removing the run took the data volume with it
-
-
-def test_run_keeps_the_template_links(docker_client, make_template):
-    db = new_name(make_template)
-    docker_client.containers.run(BUSYBOX, ["sleep", "120"], name=db, detach=True, labels={"baton.test": "1"})
-    name = make_template(["sh", "-c", "grep -cw database /etc/hosts"], image=BUSYBOX, links={db: "database"})
-    result = run_script(name)
-    assert (result.returncode, result.stdout) == (0, "1\n"), result.stderr
-
-
-def test_run_config_has_no_ports_no_restart_policy_and_run_labels(docker_client, make_template, port):
-    name = make_template(LONG_JOB, image=BUSYBOX, environment=ENV, ports={"8000/tcp": ("127.0.0.1", port)},
-                         restart_policy={"Name": "always"}, working_dir="/tmp", user="65534:65534")
-    template = docker_client.containers.get(name)
-    runner = subprocess.Popen(["/usr/bin/python3", SCRIPT, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        run = wait_for_run(docker_client, name, runner)
-        attrs = run.attrs
-        # The runner's own command line carries only the template name: the env goes through the API.
-        with open("/proc/%d/cmdline" % runner.pid, "rb") as handle:
-            argv = handle.read().rstrip(b"\0").split(b"\0")
-        assert argv == [b"/usr/bin/python3", SCRIPT.encode(), name.encode()]
-        assert not any(value.encode() in b" ".join(argv) for value in ENV.values())
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        stdout, stderr = runner.communicate(timeout=60)
-    assert run.name.startswith(name + "-run-")
-    assert attrs["Image"] == template.attrs["Image"]
-    assert attrs["Config"]["Env"] == template.attrs["Config"]["Env"]
-    assert attrs["Config"]["Cmd"] == LONG_JOB
-    assert (attrs["Config"]["WorkingDir"], attrs["Config"]["User"]) == ("/tmp", "65534:65534")
-    assert not attrs["HostConfig"].get("PortBindings")
-    assert attrs["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
-    labels = attrs["Config"]["Labels"]
-    assert labels["baton.kind"] == "cron-run" and labels["baton.cron-of"] == name
-    assert "baton.slot" not in labels
-    assert (labels["baton.stack"], labels["baton.entry"], labels["baton.test"]) == ("it", "job", "1")
-    # SIGTERM to the runner stops and removes the run.
-    assert runner.returncode == 128 + signal.SIGTERM, stderr
-    assert b"started\n" in stdout
-    assert runs_of(docker_client, name) == []
-    assert_template_untouched(docker_client, name, template.id)
-
-
-def test_second_invocation_during_a_run_starts_nothing(docker_client, make_template):
-    name = make_template(LONG_JOB, image=BUSYBOX)
-    runner = subprocess.Popen(["/usr/bin/python3", SCRIPT, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        first = wait_for_run(docker_client, name, runner)
-        second = run_script(name)
-        assert second.returncode == 75
-        assert second.stderr.startswith("baton-stack-cron: ") and "still in progress" in second.stderr
-        assert [c.id for c in runs_of(docker_client, name)] == [first.id]
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        runner.communicate(timeout=60)
-
-
-def test_a_running_run_left_by_a_killed_runner_blocks_the_next_one(docker_client, make_template):
-    name = make_template(["echo", "should not run"], image=BUSYBOX)
-    orphan = docker_client.containers.run(BUSYBOX, ["sleep", "120"], name=name + "-run-orphan", detach=True,
-                                          labels={"baton.test": "1", "baton.kind": "cron-run", "baton.cron-of": name})
-    result = run_script(name)
-    assert result.returncode == 75
-    assert "previous run %s-run-orphan is still running" % name in result.stderr
-    assert result.stdout == ""
-    assert [c.id for c in runs_of(docker_client, name)] == [orphan.id]
-
-
-def test_stopped_leftover_runs_are_removed_before_the_next_run(docker_client, make_template):
-    name = make_template(["echo", "ran"], image=BUSYBOX)
-    leftover = docker_client.containers.create(BUSYBOX, ["true"], name=name + "-run-leftover",
-                                               labels={"baton.test": "1", "baton.kind": "cron-run", "baton.cron-of": name})
-    result = run_script(name)
-    assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
-    with pytest.raises(docker.errors.NotFound):
-        docker_client.containers.get(leftover.id)
-
-
-def test_timeout_stops_the_run_and_exits_124(docker_client, make_template):
-    name = make_template(LONG_JOB, image=BUSYBOX)
-    template_id = docker_client.containers.get(name).id
-    result = run_script("--timeout", "3", name)
-    assert result.returncode == 124, result.stderr
-    assert "still running after 3 s: stopping it" in result.stderr
-    assert "started\n" in result.stdout
-    assert runs_of(docker_client, name) == []
-    assert_template_untouched(docker_client, name, template_id)
-
-
-def test_container_without_cron_label_is_refused(docker_client, make_template):
-    name = make_template(["echo", "should not run"], image=BUSYBOX, labels={"baton.test": "1", "baton.kind": "http"})
-    result = run_script(name)
-    assert result.returncode == 1
-    assert result.stderr == "baton-stack-cron: %s is not a cron template (no label baton.kind=cron); not running it\n" % name
-    assert result.stdout == ""
-    assert runs_of(docker_client, name) == []
-
-
-def test_missing_template_is_a_clear_error(make_template):
-    name = new_name(make_template)
-    result = run_script(name)
-    assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == "baton-stack-cron: no container named %s (is the stack deployed?)\n" % name
-
-
-@pytest.mark.parametrize("docker_host, expected", [
-    ("tcp://127.0.0.1:2375", "tcp:// is not supported"),
-    ("unix:///nonexistent/docker.sock", "cannot talk to the Docker engine at /nonexistent/docker.sock"),
-])
-def test_unusable_docker_host_is_refused(docker_host, expected):
-    result = run_script(PREFIX + "any", env=dict(os.environ, DOCKER_HOST=docker_host))
-    assert result.returncode == 1
-    assert result.stderr.startswith("baton-stack-cron: ") and expected in result.stderr
-    assert result.stderr.count("\n") == 1
+def test_bad_input_names_the_option_and_writes_nothing(host):
+    bad = dict(cron("cron0"), cron={"minute": "5"})
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "entry", "baton.docker.stack_cron": host.args([bad]), "ignore_errors": True},
+        {"name": "stack", "baton.docker.stack_cron": dict(host.args([cron("cron0")]), stack="../x"),
+         "ignore_errors": True},
+        {"name": "path", "baton.docker.stack_cron": dict(host.args([cron("cron0")]), cron_file="rel/cron"),
+         "ignore_errors": True}]}]
+    run = run_playbook(play)
+    assert "containers: cron entry cron0 lacks cron.hour, cron.day, cron.month, cron.weekday" in run.result("entry")["msg"]
+    assert "stack: '../x' cannot name files" in run.result("stack")["msg"]
+    assert "cron_file: 'rel/cron' is not an absolute path" in run.result("path")["msg"]
+    assert not host.runner.exists() and not host.units.exists()

@@ -388,3 +388,35 @@ def test_rollout_units_carry_the_stack_rules_per_kind():
     with pytest.raises(StackError) as info:
         rollout_units(containers, health_interval=0)
     assert "health_interval: must be a positive number" in str(info.value)
+
+
+# ------------------------------------------------------------- the files of the cron schedule
+
+CRON = {"name": "cron0", "entry": "cron", "image": "baton-stack/app:v2", "kind": "cron",
+        "cron": {"minute": "0", "hour": "3", "day": "1", "month": "*", "weekday": "mon-fri"}}
+
+
+def test_cron_file_has_one_line_per_template_run_as_root_with_its_log():
+    from ansible_collections.baton.docker.plugins.module_utils._stack import cron_file_text, cron_runs
+    crons = cron_runs([dict(CRON), {"name": "app0", "kind": "http"}])
+    text = cron_file_text("amazing application", "amazing-application", crons, "/usr/bin/python3", "/opt/runner",
+                          3600, "/var/log/baton/")
+    lines = [line for line in text.splitlines() if line and not line.startswith(("#", "SHELL=", "PATH="))]
+    assert lines == ["0 3 1 * mon-fri root /usr/bin/python3 /opt/runner --timeout 3600 cron0 "
+                     ">>/var/log/baton/amazing-application-cron0.log 2>&1"]
+    assert "# cron (baton-stack/app:v2)" in text.splitlines()
+
+
+def test_systemd_units_of_a_cron_entry():
+    from ansible_collections.baton.docker.plugins.module_utils._stack import (
+        cron_service_text, cron_timer_text, systemd_unit_name)
+    timer = cron_timer_text("amazing application", CRON)
+    assert [line for line in timer.splitlines() if line.startswith("OnCalendar=")] == [
+        "OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 03:00:00", "OnCalendar=*-*-01 03:00:00"]
+    assert "WantedBy=timers.target" in timer.splitlines()
+    service = cron_service_text("amazing application", CRON, "/usr/bin/python3", "/usr/local/libexec/baton-stack-cron",
+                                3600)
+    assert ("ExecStart=/usr/bin/python3 /usr/local/libexec/baton-stack-cron --timeout 3600 cron0"
+            in service.splitlines())
+    assert "Type=oneshot" in service.splitlines()
+    assert systemd_unit_name("shop", CRON) == "baton-shop-cron0"
