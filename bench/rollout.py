@@ -139,7 +139,7 @@ def peer_action(inv, version):
 
 def module_executions(records, host):
     """How many modules ran on ``host``: task results that are not controller actions nor skipped (a loop counts
-    once per item that ran)."""
+    once per item that ran; a module's own ``results`` list, as data_volume's, counts once)."""
     count = 0
     for record in records:
         if "stats" in record or record["host"] != host or record["status"] == "skipped":
@@ -147,7 +147,8 @@ def module_executions(records, host):
         if record["action"].rsplit(".", 1)[-1] in CONTROLLER_ACTIONS:
             continue
         items = record["result"].get("results")
-        count += len([i for i in items if not i.get("skipped")]) if isinstance(items, list) else 1
+        looped = isinstance(items, list) and all(isinstance(i, dict) and "ansible_loop_var" in i for i in items)
+        count += len([i for i in items if not i.get("skipped")]) if looped and items else 1
     return count
 
 

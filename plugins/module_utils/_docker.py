@@ -556,7 +556,8 @@ def wait_until_healthy(client, container_id, mode, url=None, status=200, interva
         raise UnhealthyError("%s did not answer HTTP %d in %d probe(s) %ss apart (last: %s)"
                              % (url, status, retries, interval, last))
     deadline = started + max(1, retries) * interval
-    poll = min(0.5, interval)
+    # The engine updates the status at its own check times; reading it is one inspect call, so read it often.
+    poll = min(0.1, interval)
     health = {}
     while True:
         state = container_state(client, container_id)
@@ -568,9 +569,10 @@ def wait_until_healthy(client, container_id, mode, url=None, status=200, interva
             raise UnhealthyError("Docker reports it unhealthy (last check: %s)" % _last_check(health))
         if not health:
             raise UnhealthyError("it has no Docker health check to wait for")
-        if clock() >= deadline:
+        remaining = deadline - clock()
+        if remaining <= 1e-6:
             break
-        sleep(poll)
+        sleep(min(poll, remaining))
     raise UnhealthyError("Docker still reports it %s after %ss (last check: %s)"
                          % (health.get("Status"), round(clock() - started, 1), _last_check(health)))
 
