@@ -25,7 +25,7 @@ attributes:
     support: full
     description: Reads the same way in check mode.
   diff_mode:
-    support: none
+    support: N/A
     description: Changes nothing, so has nothing to compare.
   platform:
     platforms: posix

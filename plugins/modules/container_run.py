@@ -38,8 +38,8 @@ attributes:
       what would run. An image that is missing locally is looked up in its registry, so a tag that does not exist fails
       in check mode too.
   diff_mode:
-    support: none
-    description: Returns no diff; a one-off run changes no lasting state to compare.
+    support: full
+    description: Shows the one-off container that runs (name, image, command; never its environment) as added.
   platform:
     platforms: posix
     support: full
@@ -340,6 +340,8 @@ class OneOffRun(object):
             argv = effective_argv(image.get("Config"), self.entrypoint, self.command)
             self.result.update(image_id=image["Id"], command=argv)
         shown = self.describe(argv)
+        if self.module._diff:  # what runs (its environment is never shown)
+            self.result["diff"] = dict(before={}, after=dict(container=self.name, image=self.ref, command=shown))
         if self.module.check_mode:
             self.result["changed"] = True
             self.result["msg"] = "check mode: would %srun %s in a one-off container %s of %s" % (

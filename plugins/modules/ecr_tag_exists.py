@@ -28,8 +28,8 @@ attributes:
     support: full
     description: Read-only; runs the same in check mode.
   diff_mode:
-    support: none
-    description: Returns no diff.
+    support: N/A
+    description: Reads only; there is nothing to compare.
   platform:
     platforms: posix
     support: full

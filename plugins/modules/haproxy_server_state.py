@@ -27,8 +27,8 @@ attributes:
     support: full
     description: Reads the states and reports whether the file would change; writes nothing.
   diff_mode:
-    support: none
-    description: The state file is data for HAProxy, not shown as a diff.
+    support: full
+    description: Returns the state file's content before and after.
   platform:
     platforms: posix
     support: full
@@ -106,7 +106,10 @@ def main():
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write the HAProxy server state file %s: %s" % (path, exc))
     servers = len([line for line in text.splitlines()[2:] if line.strip() and not line.startswith("#")])
-    module.exit_json(changed=changed, path=path, servers=servers)
+    result = dict(changed=changed, path=path, servers=servers)
+    if module._diff:
+        result["diff"] = dict(before=current or "", after=text, before_header=path, after_header=path)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

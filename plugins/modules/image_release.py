@@ -31,8 +31,9 @@ attributes:
     details: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
       because whether the build gives a new image is only known by building it.
   diff_mode:
-    support: none
-    description: Returns no diff.
+    support: full
+    description: Returns the image ID the tag named (and the registry's digest) before and after; none in check mode,
+      where nothing is built.
   platform:
     platforms: posix
     support: full
@@ -201,6 +202,7 @@ def release(module):
         return result
 
     client = connect(params["docker_host"], params["api_timeout"])
+    before = None
     try:
         previous = image_id_of(client, ref)
         image_id, build_output = build_image(client, params["source"], params["dockerfile"],
@@ -224,6 +226,9 @@ def release(module):
     finally:
         client.close()
     result["changed"] = result["tagged"] or result["pushed"]
+    if module._diff:
+        result["diff"] = dict(before=dict(image=ref, image_id=previous, digest=before if params["push"] else None),
+                              after=dict(image=ref, image_id=image_id, digest=result.get("digest")))
     done = ["built", "tested" if result["tested"] else "untested"]
     done.append("pushed" if result["pushed"] else ("already in the registry" if params["push"] else "not pushed"))
     result["msg"] = "%s %s" % (", ".join(done), ref)

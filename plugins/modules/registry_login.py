@@ -37,8 +37,9 @@ attributes:
     description: Compares the stored credentials with the wanted ones and reports whether a login would happen. With
       O(ecr=true) it still asks ECR for a token, which is a read-only call.
   diff_mode:
-    support: none
-    description: Returns no diff.
+    support: full
+    description: Says whether the Docker config held these credentials for the registry before and after; the
+      credentials themselves never appear.
   platform:
     platforms: posix
     support: full
@@ -177,6 +178,10 @@ def run(module):
         result["msg"] = "the Docker config already holds these credentials for %s" % registry
         return result
     result["changed"] = not stored
+    if module._diff:
+        # What the config file says about the registry, never the credentials themselves.
+        result["diff"] = dict(before=dict(registry=registry, credentials="stored" if stored else "other or none"),
+                              after=dict(registry=registry, credentials="stored"))
     if module.check_mode:
         result["msg"] = ("would store new credentials for %s" % registry) if not stored \
             else "would check the stored credentials for %s with the registry" % registry

@@ -49,12 +49,12 @@ def helpers(docker_names):
     return lambda: docker_names(PREFIX)
 
 
-def run(run_id, check=False, **args):
+def run(run_id, check=False, diff=False, **args):
     """Run the module once; the result dict with "failed" from the task status, and the PlaybookRun."""
     labels = dict(args.pop("labels", {}))
     labels.update({"baton.test": "1", "baton.test.run": run_id})
     args["labels"] = labels
-    result, playbook = run_module(MODULE, args, check=check)
+    result, playbook = run_module(MODULE, args, check=check, diff=diff)
     status = playbook.results("under test")[-1]["status"]
     assert status in ("ok", "changed", "ignored"), playbook.output[-3000:]
     result = dict(result)
@@ -82,10 +82,11 @@ def test_env_values_arrive_unchanged(run_id, leftovers):
 def test_secret_env_reaches_the_container_and_stays_out_of_the_output(run_id, leftovers):
     secret = "s3cret 'pass' $(rm -rf /) %d"
     script = "import hashlib, os; print(hashlib.sha256(os.environ['DB_PASSWORD'].encode()).hexdigest())"
-    result, playbook = run(run_id, image=PYTHON, command=["python3", "-c", script], env={"DB_USER": "app"},
+    result, playbook = run(run_id, diff=True, image=PYTHON, command=["python3", "-c", script], env={"DB_USER": "app"},
                            secret_env={"DB_PASSWORD": secret})
     assert result["failed"] is False, result
     assert result["output"] == [hashlib.sha256(secret.encode()).hexdigest()]
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["image"] == PYTHON
     assert secret not in playbook.output
     assert not leftovers()
 
