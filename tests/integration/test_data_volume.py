@@ -250,7 +250,7 @@ def test_a_stack_of_data_volumes_in_one_task(docker_client, new_name):
     taken = new_name()
     docker_client.containers.create(IMAGE, ["true"], name=taken, labels=TEST_LABELS)
     fresh = new_name()
-    failed, _run = run_module(FQCN, dict(data_volumes=[dict(name=fresh, kind="volume"), dict(name=taken, volumes=PATHS)],
-                                   image=IMAGE, labels=TEST_LABELS))
+    entries = [dict(name=fresh, kind="volume"), dict(name=taken, volumes=PATHS)]
+    failed, _run = run_module(FQCN, dict(data_volumes=entries, image=IMAGE, labels=TEST_LABELS))
     assert failed.get("failed") and "a container called %s exists and is not a data container" % taken in failed["msg"]
     assert [r["name"] for r in failed["results"]] == [fresh]

@@ -72,8 +72,8 @@ CASES = [
     ("units to remove go last, servers drained and put in maint first",
      [unit("app2", "remove", servers=[srv("app2"), srv("app2", lb=LB2)]), unit("old0", "remove"),
       unit("app0", "replace", servers=[srv("app0")]), unit("app1", servers=[srv("app1")])], None,
-     [("app0", a) for a in ("drain", "maint", "swap", "ready")] + [("app2", "drain"), ("app2", "maint"),
-                                                                  ("app2", "remove"), ("old0", "remove")]),
+     [("app0", a) for a in ("drain", "maint", "swap", "ready")]
+     + [("app2", "drain"), ("app2", "maint"), ("app2", "remove"), ("old0", "remove")]),
     ("removing every server of a backend needs no peer",
      [unit("app0", "remove", servers=[srv("app0")]), unit("app1", "remove", servers=[srv("app1")])], None,
      [("app0", "drain"), ("app0", "maint"), ("app0", "remove"), ("app1", "drain"), ("app1", "maint"),
