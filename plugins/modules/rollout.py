@@ -114,7 +114,7 @@ options:
       socket:
         description:
           - A unix socket path, C(host:port), or C(<container>:<absolute path in it>) for a socket in a volume of a
-            container on this host (a stack's HAProxy that shares its admin socket through a data container): the
+            container on this host (a stack's HAProxy that shares its admin socket through a data container); the
             host path is read from that container's mounts.
           - An O(load_balancers[].optional) load balancer whose container does not exist yet is not running.
         type: str
@@ -156,7 +156,7 @@ options:
     description:
       - Remove the containers that carry every one of these labels, were deployed as units (their C(baton.kind) label
         is V(http), V(worker), V(manual), V(service) or V(cron)) and are not units of this run, with their kept-aside
-        previous containers: a replica a stack no longer counts, an entry it dropped.
+        previous containers (a replica a stack no longer counts, an entry it dropped).
       - They go after every unit is done. Their servers are drained and put in maintenance on every load balancer
         first, and stay there; a unit made again later under that name is put back in rotation.
       - Check mode lists them in RV(plan) and RV(units) with the action V(remove).

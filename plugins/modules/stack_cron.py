@@ -13,7 +13,7 @@ short_description: Schedule the cron entries of a stack on a host, with cron or 
 version_added: 0.1.0
 description:
   - Schedules the cron templates of a stack (the containers of O(containers) of kind V(cron), which the rollout
-    created and never started): each run of an entry starts a fresh container from its template with the cron
+    created and never started). Each run of an entry starts a fresh container from its template with the cron
     runner O(runner), and removes it afterwards.
   - Installs the runner from O(runner_content), then writes either one cron file (O(backend=cron)) or one oneshot
     service and one timer per entry (O(backend=systemd)), and removes what the other backend, or an earlier deploy
