@@ -40,6 +40,7 @@ from ansible_collections.baton.docker.plugins.module_utils._files import (
     atomic_write,
     json_text,
     read_json_object,
+    remove_file,
 )
 from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAProxyError,
@@ -488,8 +489,8 @@ class Rollout(object):
         try:
             if self.journal.get("out"):
                 atomic_write(self.journal_path, json_text(self.journal))
-            elif os.path.exists(self.journal_path):
-                os.unlink(self.journal_path)
+            else:
+                remove_file(self.journal_path)
         except (IOError, OSError) as exc:
             raise RolloutFailed("cannot write the rollout journal %s: %s" % (self.journal_path, exc))
 
@@ -523,16 +524,27 @@ class Rollout(object):
                 raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
 
     def step_drain(self, unit, servers):
-        self.set_all(servers, "drain")
+        # A server an interrupted run of ours left in maintenance stays there: draining it would let it out.
+        draining = [s for s in servers if s["admin"] != "maint"]
+        self.set_all(draining, "drain")
         try:
-            self.wait_all(servers, "drained", self.params["drain_timeout"])
+            self.wait_all(draining, "drained", self.params["drain_timeout"])
         except RolloutFailed as exc:
             self.set_all(servers, "ready")
             self.save_journal(servers, "ready", unit["name"])
             raise RolloutFailed("%s; %s is back in rotation and unchanged" % (exc, unit["name"]))
 
     def step_maint(self, unit, servers):
+        """Maintenance everywhere, read back before the container is touched."""
         self.set_all(servers, "maint")
+        for server in servers:
+            try:
+                admin = self.lb_of(server)["runtime"].server(server["backend"], server["server"]).admin_state
+            except HAProxyError as exc:
+                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+            if admin != "maint":
+                raise RolloutFailed("load balancer %s reports %s/%s in %s after it was put in maintenance; %s is not "
+                                    "touched" % (server["lb"], server["backend"], server["server"], admin, unit["name"]))
 
     def step_swap(self, unit, servers):
         swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)

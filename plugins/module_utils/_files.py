@@ -38,6 +38,34 @@ def atomic_write(path, data, mode=0o644, dir_mode=0o755):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    sync_directory(directory)
+
+
+def remove_file(path):
+    """Remove ``path`` if it exists, durably (its directory is synced). Returns whether it existed."""
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    sync_directory(os.path.dirname(os.path.abspath(path)))
+    return True
+
+
+def sync_directory(directory):
+    """Flush a directory's entries (a rename or unlink in it) to disk, where the filesystem supports it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
 
 
 def json_text(data):

@@ -106,3 +106,12 @@ def test_waiting_run_gets_the_lock_once_the_holder_ends(tmp_path):
     with HostLock(path, {}, timeout=10) as lock:
         assert lock.waited > 0.1
     proc.wait()
+
+
+def test_remove_file_says_whether_it_existed(tmp_path):
+    from ansible_collections.baton.docker.plugins.module_utils._files import remove_file
+    path = tmp_path / "journal.json"
+    path.write_text("{}")
+    assert remove_file(str(path)) is True
+    assert not path.exists()
+    assert remove_file(str(path)) is False
