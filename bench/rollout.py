@@ -49,7 +49,7 @@ SOCKETS = tuple(os.path.join(WORK, "haproxy%d.sock" % i) for i in range(len(FRON
 PID_FILES = tuple(os.path.join(WORK, "haproxy%d.pid" % i) for i in range(len(FRONTEND_PORTS)))
 KINDS = ("baton", "baton-rollback", "raw", "naive", "peer")
 PEER_COLLECTIONS = os.path.join(ROOT, "build", "bench-collections")
-PEER_NEEDS = ("ansible_collections/community/docker/", "ansible_collections/community/general/")
+PEER_NEEDS = ("community/docker", "community/general")
 CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
 # Actions Ansible runs on the controller: everything else is a module executed on the host.
 CONTROLLER_ACTIONS = {"debug", "assert", "set_fact", "include_tasks", "include_role", "import_tasks", "import_role",
@@ -114,18 +114,10 @@ def _results(path):
 
 def peer_collections():
     """community.docker and community.general, out of the `ansible` package's wheel (PyPI), into
-    build/bench-collections; cached."""
-    if all(os.path.isdir(os.path.join(PEER_COLLECTIONS, need)) for need in PEER_NEEDS):
-        return
-    import glob
-    import zipfile
-    wheels = os.path.join(ROOT, "build", "bench-wheels")
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "ansible", "-d", wheels], check=True)
-    wheel = sorted(glob.glob(os.path.join(wheels, "ansible-*.whl")))[-1]
-    with zipfile.ZipFile(wheel) as archive:
-        for member in archive.namelist():
-            if member.startswith(PEER_NEEDS):
-                archive.extract(member, PEER_COLLECTIONS)
+    build/bench-collections (scripts/bundled_collections.sh; cached)."""
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "bundled_collections.sh"), "--dest", PEER_COLLECTIONS]
+                   + list(PEER_NEEDS), check=True,
+                   env=dict(os.environ, VENV=os.path.dirname(os.path.dirname(sys.executable))))
 
 
 def peer_action(inv, version):

@@ -20,7 +20,7 @@
 # Environment:
 #   VENV                   virtualenv holding molecule (default: .venv)
 #   BATON_ANSIBLE_BUNDLE   version of the `ansible` package the collections are
-#                          taken from (default matches ansible-core 2.19)
+#                          taken from (scripts/bundled_collections.sh)
 #   MOLECULE_ARGS          extra arguments for `molecule test`, e.g. "--destroy never"
 #
 # Exit status: 0 when every scenario passed, non-zero otherwise.
@@ -30,7 +30,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 VENV=${VENV:-$here/.venv}
 [ -x "$VENV/bin/molecule" ] || { echo "molecule: $VENV/bin/molecule not found; run scripts/bootstrap.sh first" >&2; exit 2; }
-BATON_ANSIBLE_BUNDLE=${BATON_ANSIBLE_BUNDLE:-12.3.0}
 started=$(date +%s)
 
 # --- environment -------------------------------------------------------------
@@ -51,48 +50,7 @@ if [ ! -e "$link" ]; then
 fi
 
 # --- collections the docker driver needs ------------------------------------
-needed=(community/docker ansible/posix)
-missing=()
-for c in "${needed[@]}"; do
-  [ -f "$collections/ansible_collections/$c/MANIFEST.json" ] || missing+=("$c")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  wheels="$here/build/cache/wheels"
-  mkdir -p "$wheels"
-  wheel="$wheels/ansible-$BATON_ANSIBLE_BUNDLE-py3-none-any.whl"
-  if [ ! -f "$wheel" ]; then
-    echo "molecule: downloading ansible==$BATON_ANSIBLE_BUNDLE from PyPI for ${missing[*]}"
-    "$VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheels" "ansible==$BATON_ANSIBLE_BUNDLE"
-  fi
-  echo "molecule: extracting ${missing[*]} into ${collections#"$here"/}"
-  "$VENV/bin/python" - "$wheel" "$collections" "${missing[@]}" <<'PY'
-import os
-import shutil
-import sys
-import tempfile
-import zipfile
-
-wheel, dest_root, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(wheel) as archive:
-    members = archive.namelist()
-    for name in names:
-        prefix = "ansible_collections/%s/" % name
-        chosen = [m for m in members if m.startswith(prefix) and not m.endswith("/")]
-        if not any(m == prefix + "MANIFEST.json" for m in chosen):
-            sys.exit("molecule: %s is not in %s" % (name, os.path.basename(wheel)))
-        final = os.path.join(dest_root, prefix)
-        os.makedirs(os.path.dirname(final.rstrip("/")), exist_ok=True)
-        staging = tempfile.mkdtemp(dir=os.path.dirname(final.rstrip("/")))
-        for member in chosen:
-            target = os.path.join(staging, member[len(prefix):])
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with archive.open(member) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-        shutil.rmtree(final, ignore_errors=True)
-        os.rename(staging, final.rstrip("/"))
-        os.chmod(final.rstrip("/"), 0o755)
-PY
-fi
+VENV="$VENV" bash "$here/scripts/bundled_collections.sh" --dest "$collections" community/docker ansible/posix
 
 # --- images ----------------------------------------------------------------------
 # The instance image, and the images the scenarios run (busybox, the example stack); cached.
