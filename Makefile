@@ -13,7 +13,7 @@ export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/build/ansible-tmp
 PYTEST_ARGS ?=
 
-.PHONY: all bootstrap images demo demo-clean test unit integration molecule sanity lint collection bench clean
+.PHONY: all bootstrap images ee demo demo-clean test unit integration molecule sanity lint collection bench clean
 
 all: test
 
@@ -22,6 +22,9 @@ bootstrap:
 
 images: bootstrap
 	@bash scripts/stage.sh images bash scripts/build_images.sh
+
+ee: images
+	@bash scripts/stage.sh ee bash scripts/build_ee.sh
 
 demo: images
 	@$(PY) scripts/demo.py
@@ -48,6 +51,7 @@ collection: bootstrap
 	@bash scripts/build_collection.sh
 
 test: images
+	@bash scripts/stage.sh ee bash scripts/build_ee.sh
 	@bash scripts/stage.sh pytest $(PY) -m pytest -q tests/unit tests/integration $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 	@bash scripts/stage.sh sanity bash scripts/sanity.sh

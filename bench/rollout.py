@@ -52,7 +52,7 @@ PEER_COLLECTIONS = os.path.join(ROOT, "build", "bench-collections")
 PEER_NEEDS = ("community/docker", "community/general")
 CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
 # Actions Ansible runs on the controller: everything else is a module executed on the host.
-CONTROLLER_ACTIONS = {"debug", "assert", "set_fact", "include_tasks", "include_role", "import_tasks", "import_role",
+CONTROLLER_ACTIONS = {"debug", "assert", "set_fact", "set_stats", "include_tasks", "include_role", "import_tasks", "import_role",
                       "meta", "fail", "add_host", "group_by", "include_vars", "validate_argument_spec"}
 
 
