@@ -144,8 +144,8 @@ def test_a_job_rolls_out_under_load_with_literal_survey_answers(deployed, tmp_pa
     # The AWS secret AWX injects reaches nothing AWX shows: the job's output and its events. (ansible-runner's own
     # `command` and `env.list` files hand the environment to `docker run`; they are inputs, not output.)
     assert "baton-planted-aws-secret" not in proc.stdout + proc.stderr
-    shown = [os.path.join(artifacts, "stdout")] + [os.path.join(artifacts, "job_events", f)
-                                                  for f in os.listdir(os.path.join(artifacts, "job_events"))]
+    events = os.path.join(artifacts, "job_events")
+    shown = [os.path.join(artifacts, "stdout")] + [os.path.join(events, f) for f in os.listdir(events)]
     for path in shown:
         with open(path, "rb") as handle:
             assert b"baton-planted-aws-secret" not in handle.read(), path
