@@ -10,6 +10,8 @@ each) spread over both HAProxy frontends:
   naive           the literal Clay.io sequence: docker rm -f, docker run, wait healthy
   peer            the same rollout written with community.docker.docker_container and
                   community.general.haproxy (bench/peer/), as Ansible users write it today
+  baton-mitogen   playbooks/deploy.yml with mitogen's linear strategy (PyPI mitogen, installed
+                  for the benchmark only): an optional speed-up, never required
 
 Each record also gives module_executions (modules run on the application host, counted
 from the play's results; null for kinds that run no play) and load_balancers.
@@ -47,7 +49,7 @@ FRONTEND_PORT = FRONTEND_PORTS[0]
 MASTER_PORT, BACKUP_PORT = 51000, 51001
 SOCKETS = tuple(os.path.join(WORK, "haproxy%d.sock" % i) for i in range(len(FRONTEND_PORTS)))
 PID_FILES = tuple(os.path.join(WORK, "haproxy%d.pid" % i) for i in range(len(FRONTEND_PORTS)))
-KINDS = ("baton", "baton-rollback", "raw", "naive", "peer")
+KINDS = ("baton", "baton-rollback", "raw", "naive", "peer", "baton-mitogen")
 PEER_COLLECTIONS = os.path.join(ROOT, "build", "bench-collections")
 PEER_NEEDS = ("community/docker", "community/general")
 CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
@@ -86,8 +88,9 @@ def inventory():
     return os.path.join(WORK, "hosts.yml")
 
 
-def playbook(inv, name, *extra, host="app-bench", log="ansible.log"):
-    """Run a playbook (of playbooks/, or a path); return (exit code, modules executed on ``host``)."""
+def playbook(inv, name, *extra, host="app-bench", log="ansible.log", env=None):
+    """Run a playbook (of playbooks/, or a path), with ``env`` on top of the environment; return (exit code,
+    modules executed on ``host``)."""
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inv,
            os.path.join(ROOT, "playbooks", name)] + list(extra)
     os.makedirs(WORK, exist_ok=True)
@@ -97,7 +100,7 @@ def playbook(inv, name, *extra, host="app-bench", log="ansible.log"):
     env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=CALLBACKS, ANSIBLE_CALLBACKS_ENABLED="baton_results",
                BATON_RESULTS_FILE=results,
                ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([os.path.join(ROOT, "build", "collections"), PEER_COLLECTIONS]),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), **(env or {}))
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, check=False, env=env, timeout=900)
     with open(os.path.join(WORK, log), "a") as handle:
@@ -299,9 +302,20 @@ def mean(values):
     return sum(values) / len(values) if values else float("nan")
 
 
-def deploy_action(inv, version, expect_ok=True):
+def mitogen_env():
+    """The environment that runs a play with mitogen's linear strategy; mitogen is installed when missing."""
+    try:
+        import ansible_mitogen
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "mitogen"], check=True)
+        import ansible_mitogen
+    return dict(ANSIBLE_STRATEGY="mitogen_linear",
+                ANSIBLE_STRATEGY_PLUGINS=os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))
+
+
+def deploy_action(inv, version, expect_ok=True, env=None):
     def action():
-        rc, executions = playbook(inv, "deploy.yml", "-e", "version=" + version)
+        rc, executions = playbook(inv, "deploy.yml", "-e", "version=" + version, env=env)
         if (rc == 0) != expect_ok:
             raise RuntimeError("deploy of %s exited %d; see %s/ansible.log" % (version, rc, WORK))
         return "now serving %s" % serving_version(), executions
@@ -336,6 +350,7 @@ def main():
     parser.add_argument("--rollouts", type=int, default=5, help="baton and raw rollouts (>= 5)")
     parser.add_argument("--naive", type=int, default=3, help="naive rollouts")
     parser.add_argument("--peer", type=int, default=3, help="rollouts written with community.docker")
+    parser.add_argument("--mitogen", type=int, default=1, help="rollouts with mitogen's strategy")
     parser.add_argument("--raw", metavar="VERSION", help=argparse.SUPPRESS)  # one raw rollout, as its own process
     args = parser.parse_args()
     client = docker.from_env()
@@ -355,6 +370,11 @@ def main():
             version = "v2" if version == "v1" else "v1"
             records.append(measured("baton", deploy_action(inv, version)))
         records.append(measured("baton-rollback", deploy_action(inv, "broken", expect_ok=False)))
+        if args.mitogen:
+            mitogen = mitogen_env()
+        for _run in range(args.mitogen):
+            version = "v2" if version == "v1" else "v1"
+            records.append(measured("baton-mitogen", deploy_action(inv, version, env=mitogen)))
         for _run in range(args.rollouts):
             version = "v2" if version == "v1" else "v1"
             records.append(measured("raw", raw_process(version)))
