@@ -12,3 +12,12 @@ def site(tmp_path):
     s.setup_lb()
     yield s
     s.teardown()
+
+
+@pytest.fixture
+def deployed(site):
+    """The site with v1 deployed through playbooks/deploy.yml and every server UP."""
+    run = site.deploy("v1")
+    assert run.rc == 0, run.output[-4000:]
+    site.wait_all_up()
+    return site

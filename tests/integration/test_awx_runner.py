@@ -16,7 +16,6 @@ import sys
 import time
 
 import docker
-import pytest
 import yaml
 
 from tests.support.site import under_load
@@ -101,14 +100,6 @@ def stats_event(artifacts):
         if event.get("event") == "playbook_on_stats":
             return event
     raise AssertionError("no playbook_on_stats event in %s" % artifacts)
-
-
-@pytest.fixture
-def deployed(site):
-    run = site.deploy("v1")
-    assert run.rc == 0, run.output[-4000:]
-    site.wait_all_up()
-    return site
 
 
 def test_the_execution_environment_holds_the_collection_and_its_requirements():

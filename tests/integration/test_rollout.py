@@ -4,19 +4,10 @@ ansible-playbook, against the real Docker engine and a real HAProxy started by t
 import os
 import time
 
-import pytest
 
 from tests.support.site import under_load
 
 ROLL = "Roll the release out to this host's master and backup"
-
-
-@pytest.fixture
-def deployed(site):
-    run = site.deploy("v1")
-    assert run.rc == 0, run.output[-4000:]
-    site.wait_all_up()
-    return site
 
 
 def ids(site):
