@@ -83,7 +83,7 @@ def run_job(site, pdd, ident, timeout=300):
            "--container-volume-mount", "/var/run/docker.sock:/var/run/docker.sock",
            "--container-volume-mount", "%s:%s" % (site.workdir, site.workdir),
            "--container-option=--network=host", "--container-option=--user=0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     artifacts = os.path.join(pdd, "artifacts", ident)
     return proc, artifacts
 
