@@ -57,13 +57,13 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     CHANGES,
     PlanError,
     journal_after,
+    orphans,
     server_key,
     plan_rollout,
     step_timeline,
     summary_lines,
     unit_summary,
 )
-from ansible_collections.baton.docker.plugins.module_utils._stack import orphans
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
 from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_ARGS, ContainerSwap, SwapFailed
 

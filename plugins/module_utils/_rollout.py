@@ -56,6 +56,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.baton.docker.plugins.module_utils._swap import (
+    LABEL_BACKEND,
+    LABEL_ENTRY,
+    LABEL_KIND,
+    LABEL_SERVER,
+    LABEL_SLOT,
+)
+
 CHANGES = ("none", "create", "replace", "start", "recover", "remove")
 ADMIN_STATES = ("ready", "drain", "maint")
 SERVER_STEPS = ("drain", "maint", "swap", "ready")
@@ -249,3 +257,30 @@ def summary_lines(units, timeline, restored=(), check_mode=False):
             line += "; put back in rotation after an interrupted run"
         lines.append(line)
     return lines
+
+
+UNIT_KINDS = ("http", "worker", "manual", "service", "cron")
+
+
+def orphans(existing, wanted_names, labels):
+    """Containers deployed as units (their baton.kind) that carry every one of ``labels`` and that the spec no
+    longer asks for, sorted by name.
+
+    ``existing`` is a list of {name, labels}. Data containers, one-off runs and
+    containers without those labels are never orphans; a slot's kept-aside
+    ``.baton-previous`` container counts under its slot's name.
+    """
+    wanted = set(wanted_names)
+    found = {}
+    for container in existing:
+        own = container.get("labels") or {}
+        if own.get(LABEL_KIND) not in UNIT_KINDS or any(own.get(k) != v for k, v in labels.items()):
+            continue
+        name = own.get(LABEL_SLOT) or container["name"]
+        if name in wanted:
+            continue
+        entry = found.setdefault(name, dict(name=name, entry=own.get(LABEL_ENTRY), kind=own.get(LABEL_KIND),
+                                            backend=own.get(LABEL_BACKEND), server=own.get(LABEL_SERVER)))
+        for key, label in (("backend", LABEL_BACKEND), ("server", LABEL_SERVER)):
+            entry[key] = entry[key] or own.get(label)
+    return [found[name] for name in sorted(found)]

@@ -28,7 +28,17 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, split_image_ref
+from ansible_collections.baton.docker.plugins.module_utils._swap import (
+    DEFAULT_STOP_TIMEOUT,
+    LABEL_BACKEND,
+    LABEL_ENTRY,
+    LABEL_KIND,
+    LABEL_REPLICA,
+    LABEL_SERVER,
+    LABEL_STACK,
+    ParamError,
+    split_image_ref,
+)
 
 DEPLOY_MODES = ("auto", "manual", "cron")
 ENTRY_KEYS = (
@@ -46,13 +56,6 @@ RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 DB_KEYS = ("adapter", "database", "host", "password", "port", "reconnect", "username")
 DEFAULT_STARTUP_TIME = 60
 INTERPOLATIONS = ("app_name", "opsworks", "public_ip")
-
-LABEL_STACK = "baton.stack"
-LABEL_ENTRY = "baton.entry"
-LABEL_REPLICA = "baton.replica"
-LABEL_KIND = "baton.kind"
-LABEL_BACKEND = "baton.haproxy-backend"
-LABEL_SERVER = "baton.haproxy-server"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_KEY = re.compile(r"^[^=\s]+$")
@@ -688,33 +691,6 @@ def secret_envs(stack, database=None):
             env.update(db)
         result[entry["name"]] = env
     return result
-
-
-UNIT_KINDS = ("http", "worker", "manual", "service", "cron")
-
-
-def orphans(existing, wanted_names, labels):
-    """Containers deployed as units (their baton.kind) that carry every one of ``labels`` and that the spec no
-    longer asks for, sorted by name.
-
-    ``existing`` is a list of {name, labels}. Data containers, one-off runs and
-    containers without those labels are never orphans; a slot's kept-aside
-    ``.baton-previous`` container counts under its slot's name.
-    """
-    wanted = set(wanted_names)
-    found = {}
-    for container in existing:
-        own = container.get("labels") or {}
-        if own.get(LABEL_KIND) not in UNIT_KINDS or any(own.get(k) != v for k, v in labels.items()):
-            continue
-        name = own.get("baton.slot") or container["name"]
-        if name in wanted:
-            continue
-        entry = found.setdefault(name, dict(name=name, entry=own.get(LABEL_ENTRY), kind=own.get(LABEL_KIND),
-                                            backend=own.get(LABEL_BACKEND), server=own.get(LABEL_SERVER)))
-        for key, label in (("backend", LABEL_BACKEND), ("server", LABEL_SERVER)):
-            entry[key] = entry[key] or own.get(label)
-    return [found[name] for name in sorted(found)]
 
 
 def _field_values(field, text):

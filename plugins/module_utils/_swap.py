@@ -42,6 +42,13 @@ RUN_KEYS = CONFIG_KEYS[1:]
 LABEL_MANAGED = "baton.managed"
 LABEL_SLOT = "baton.slot"
 LABEL_IMAGE = "baton.image"
+# Labels of the containers a stack deploy makes (module_utils/_stack.py).
+LABEL_STACK = "baton.stack"
+LABEL_ENTRY = "baton.entry"
+LABEL_REPLICA = "baton.replica"
+LABEL_KIND = "baton.kind"
+LABEL_BACKEND = "baton.haproxy-backend"
+LABEL_SERVER = "baton.haproxy-server"
 OWN_LABELS = (LABEL_MANAGED, LABEL_SLOT, LABEL_IMAGE)
 
 PREVIOUS_SUFFIX = ".baton-previous"

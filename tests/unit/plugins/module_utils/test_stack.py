@@ -20,12 +20,12 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     merged_env,
     normalize_stack,
     opsworks_name,
-    orphans,
     rollout_units,
     secret_envs,
     slugify,
     systemd_calendar,
 )
+from ansible_collections.baton.docker.plugins.module_utils._rollout import orphans
 
 # Seed 000's stack JSON, as published (values blanked as there).
 SEED = json.loads("""
