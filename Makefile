@@ -13,7 +13,7 @@ export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/build/ansible-tmp
 PYTEST_ARGS ?=
 
-.PHONY: all bootstrap images ee demo demo-clean test unit integration molecule sanity lint collection bench clean
+.PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection bench clean
 
 all: test
 
@@ -38,6 +38,9 @@ unit: bootstrap
 integration: images
 	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
+faults: images
+	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
 molecule: images
 	@bash scripts/molecule.sh
 
@@ -52,7 +55,7 @@ collection: bootstrap
 
 test: images
 	@bash scripts/stage.sh ee bash scripts/build_ee.sh
-	@bash scripts/stage.sh pytest $(PY) -m pytest -q tests/unit tests/integration $(PYTEST_ARGS)
+	@bash scripts/stage.sh pytest $(PY) -m pytest -q tests/unit tests/integration tests/faults $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 	@bash scripts/stage.sh sanity bash scripts/sanity.sh
 	@bash scripts/stage.sh lint bash scripts/lint.sh

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.lab import lab, lab_deployed  # noqa: F401 (fixtures of the module-level rollout lab)
 from tests.support.site import Site
 
 

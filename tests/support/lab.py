@@ -1,0 +1,180 @@
+"""A lab for rollout tests at module level: one application host's master and backup slots (on the default engine, or
+on one a test started) behind TWO real HAProxy instances, one driven over its unix socket and one over TCP (TLS with
+client certificates when asked), with paced load spread over both. Used by the integration and fault suites."""
+
+import os
+import signal
+import time
+import uuid
+
+import docker
+import pytest
+
+from bench.loadgen import LoadGenerator
+from bench.loadgen import under_load as _under_load
+from tests.support.ansible import run_playbook
+from tests.support.haproxy import HAProxyProcess, render_config, runtime_command
+from tests.support.net import free_port
+
+IMAGE = "baton-demo/app"
+TASK = "roll out"
+
+
+class Lab:
+    """One application host (master + backup slots on this engine) behind two HAProxy instances."""
+
+    def __init__(self, workdir, tls=None, docker_host=None):
+        """``tls``: a CertificateAuthority; the second load balancer then serves its runtime API over TLS and verifies clients.
+        ``docker_host``: the engine the slots run on (the default engine when None)."""
+        self.workdir = str(workdir)
+        self.app = "rm%s" % uuid.uuid4().hex[:8]
+        self.ports = {"master": free_port(), "backup": free_port()}
+        self.state_dir = os.path.join(self.workdir, "state")
+        self.docker_host = docker_host
+        self.docker = docker.DockerClient(base_url=docker_host) if docker_host else docker.from_env()
+        self.lbs = []
+        for index in range(2):
+            lbdir = os.path.join(self.workdir, "lb%d" % index)
+            os.makedirs(lbdir)
+            tcp = free_port() if index == 1 else None
+            servers = [dict(name="h_master", port=self.ports["master"], check=True),
+                       dict(name="h_backup", port=self.ports["backup"], check=True, options="backup")]
+            admin = os.path.join(lbdir, "admin.sock")
+            extra = ""
+            if tcp and tls:
+                # HAProxy's own TLS in front of its runtime API: clients must show a certificate of the CA.
+                pem = tls.issue("lb%d" % index, "serverAuth", "IP:127.0.0.1")[2]
+                extra = ("listen runtime-api\n    mode tcp\n    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required\n"
+                         "    server cli unix@%s\n" % (tcp, pem, tls.ca, admin))
+            config = render_config(free_port(), servers, admin, tcp_socket_port=None if extra else tcp, extra=extra,
+                                   backend=self.app, check_inter="300ms")
+            frontend = int(config.split("bind 127.0.0.1:")[1].split()[0])
+            proc = HAProxyProcess(lbdir, config).start()
+            endpoint = "127.0.0.1:%d" % tcp if tcp else os.path.join(lbdir, "admin.sock")
+            self.lbs.append(dict(proc=proc, frontend=frontend, endpoint=endpoint, socket=proc.socket_path))
+
+    def slot(self, role):
+        return "%s-%s" % (self.app, role)
+
+    def args(self, version, **more):
+        units = []
+        for role in ("master", "backup"):
+            port = self.ports[role]
+            units.append(dict(name=self.slot(role), server="h_%s" % role, container=dict(
+                ports=["127.0.0.1:%d:8000" % port], labels={"baton.test": "1", "baton.site": self.app},
+                health=dict(url="http://127.0.0.1:%d/health" % port))))
+        args = dict(app=self.app, image="%s:%s" % (IMAGE, version), state_dir=self.state_dir, units=units,
+                    container=dict(stop_timeout=5, health=dict(interval=0.2, retries=40)),
+                    secret_env={"APP_TOKEN": "s3cr3t-rollout-token"},
+                    load_balancers=[dict(socket=lb["endpoint"]) for lb in self.lbs],
+                    drain_timeout=20, up_timeout=20, lock_timeout=5)
+        if self.docker_host:
+            args["docker_host"] = self.docker_host
+        args.update(more)
+        return args
+
+    def play(self, version, **more):
+        return [{"hosts": "localhost", "gather_facts": False,
+                 "tasks": [{"name": TASK, "baton.docker.rollout": self.args(version, **more)}]}]
+
+    def rollout(self, version, check=False, diff=False, **more):
+        run = run_playbook(self.play(version, **more), check=check, diff=diff)
+        results = run.results(TASK)
+        return (results[-1]["result"] if results else {}), run
+
+    def container(self, role):
+        try:
+            return self.docker.containers.get(self.slot(role))
+        except docker.errors.NotFound:
+            return None
+
+    def version(self, role):
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % self.ports[role], timeout=5) as resp:
+            return resp.read().decode().split()[1]
+
+    def states(self):
+        """Per load balancer, per server: (admin state name, status) read with an independent client."""
+        found = []
+        for lb in self.lbs:
+            text = runtime_command(lb["socket"], "show stat")
+            row = {}
+            for line in text.splitlines():
+                fields = line.split(",")
+                if len(fields) > 17 and fields[0] == self.app and fields[1] in ("h_master", "h_backup"):
+                    row[fields[1]] = fields[17]
+            found.append(row)
+        return found
+
+    def wait_all_up(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(set(row.values()) == {"UP"} and len(row) == 2 for row in self.states()):
+                return
+            time.sleep(0.2)
+        raise AssertionError("not every server UP on both load balancers: %s" % self.states())
+
+    def load(self):
+        return [LoadGenerator("http://127.0.0.1:%d/" % lb["frontend"], connections=3, period=0.02, max_seconds=240)
+                for lb in self.lbs]
+
+    def teardown(self):
+        for lb in self.lbs:
+            lb["proc"].stop()
+        for container in self.docker.containers.list(all=True, filters={"label": "baton.site=%s" % self.app}):
+            container.remove(force=True)
+        for role in ("master", "backup"):
+            for suffix in ("", ".baton-previous"):
+                try:
+                    self.docker.containers.get(self.slot(role) + suffix).remove(force=True)
+                except docker.errors.NotFound:
+                    pass
+
+
+def under_load(lab, action):
+    """``action()`` under 3 connections of paced load through each of the two HAProxy instances."""
+    return _under_load(["http://127.0.0.1:%d/" % lb["frontend"] for lb in lab.lbs], action, connections=3)
+
+
+def descendants(pid):
+    """PIDs of every process below ``pid`` (Ansible's workers and the module process they start)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILL a run and everything it started, all at once, as a lost host or a killed job container would."""
+    for target in [pid] + descendants(pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = Lab(tmp_path)
+    yield lab
+    lab.teardown()
+
+
+@pytest.fixture
+def lab_deployed(lab):
+    """The lab with v1 rolled out and every server UP on both load balancers."""
+    result, run = lab.rollout("v1")
+    assert run.rc == 0, run.output[-4000:]
+    lab.wait_all_up()
+    return lab
