@@ -4,6 +4,7 @@ Endpoints
   GET /health  200 "ok" once started (500 in the broken variant)
   GET /        200 "<app> <version> <hostname>"
   GET /slow    like / but waits APP_SLOW_MS first (in-flight request on shutdown)
+  GET /stream  a long-lived response: one line every 0.2 s for ?seconds=N (default 30)
 
 Environment
   APP_NAME, APP_VERSION      shown in every response
@@ -11,6 +12,9 @@ Environment
   APP_STARTUP_DELAY          seconds to wait before listening (default 0)
   APP_BROKEN                 "1": never healthy, every request answers 500
   APP_SLOW_MS                delay of /slow in milliseconds (default 500)
+  APP_IGNORE_SIGTERM         "1": SIGTERM is ignored (only the engine's SIGKILL stops it)
+  APP_CRASH_AFTER            seconds after listening at which the process exits 3
+  APP_UNHEALTHY_AFTER        seconds after listening from which /health answers 500
 
 On SIGTERM the server stops accepting connections, finishes the requests in
 flight and exits 0.
@@ -29,6 +33,10 @@ VERSION = os.environ.get("APP_VERSION", "dev")
 PORT = int(os.environ.get("APP_PORT", "8000"))
 BROKEN = os.environ.get("APP_BROKEN", "") == "1"
 SLOW_MS = int(os.environ.get("APP_SLOW_MS", "500"))
+IGNORE_SIGTERM = os.environ.get("APP_IGNORE_SIGTERM", "") == "1"
+CRASH_AFTER = float(os.environ.get("APP_CRASH_AFTER") or 0)
+UNHEALTHY_AFTER = float(os.environ.get("APP_UNHEALTHY_AFTER") or 0)
+LISTENING_SINCE = [None]
 HOST = socket.gethostname()
 
 
@@ -55,16 +63,44 @@ class Handler(BaseHTTPRequestHandler):
         if BROKEN:
             self._send(500, "broken build %s\n" % VERSION)
             return
-        if self.path == "/health":
-            self._send(200, "ok\n")
-        elif self.path in ("/", "/slow"):
-            if self.path == "/slow":
+        path, _, query = self.path.partition("?")
+        if path == "/health":
+            since = LISTENING_SINCE[0]
+            if UNHEALTHY_AFTER and since is not None and time.monotonic() - since >= UNHEALTHY_AFTER:
+                self._send(500, "failing since %.1fs after start\n" % UNHEALTHY_AFTER)
+            else:
+                self._send(200, "ok\n")
+        elif path == "/stream":
+            self._stream(query)
+        elif path in ("/", "/slow"):
+            if path == "/slow":
                 time.sleep(SLOW_MS / 1000.0)
             self._send(200, "%s %s %s\n" % (NAME, VERSION, HOST))
         else:
             self._send(404, "not found\n")
 
     do_HEAD = do_GET
+
+    def _stream(self, query):
+        """A long-lived response (no Content-Length, ends when the connection closes)."""
+        seconds = 30.0
+        for part in query.split("&"):
+            key, _, value = part.partition("=")
+            if key == "seconds" and value:
+                seconds = min(float(value), 300.0)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("X-App-Version", VERSION)
+        self.end_headers()
+        self.wfile.flush()
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                self.wfile.write(("%s %s tick\n" % (NAME, VERSION)).encode())
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the client (or a load balancer) closed the connection
 
 
 class Server(ThreadingHTTPServer):
@@ -77,7 +113,7 @@ class Server(ThreadingHTTPServer):
 def main():
     delay = float(os.environ.get("APP_STARTUP_DELAY", "0"))
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if IGNORE_SIGTERM else lambda *_: stopping.set())
     if delay:
         print("starting in %.1fs" % delay, flush=True)
         if stopping.wait(delay):
@@ -92,8 +128,14 @@ def main():
         # shutdown() blocks until serve_forever returns: call it off the main thread.
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if IGNORE_SIGTERM else stop)
     signal.signal(signal.SIGINT, stop)
+    LISTENING_SINCE[0] = time.monotonic()
+    if CRASH_AFTER:
+        def crash():
+            print("crashing %.1fs after start" % CRASH_AFTER, flush=True)
+            os._exit(3)
+        threading.Timer(CRASH_AFTER, crash).start()
     server.serve_forever(poll_interval=0.1)
     print("SIGTERM: stopped accepting, finishing requests in flight", flush=True)
     server.server_close()

@@ -46,6 +46,7 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAProxyError,
     HAProxyRuntime,
     HAProxyServerMissing,
+    HAProxyTimeout,
 )
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
@@ -154,6 +155,7 @@ class Rollout(object):
         self.units = []
         self.orphans = []
         self.swaps = {}
+        self.shutdowns = {}
         self.events = []
         self.journal_path = os.path.join(self.params["state_dir"], "%s.journal.json" % self.app)
         self.journal = dict(out=[])
@@ -451,6 +453,8 @@ class Rollout(object):
         summary = unit_summary(dict(swap, slot=unit["name"]))
         summary["action"] = swap.get("action", "none")
         summary["server"] = unit["server"]
+        if unit["name"] in self.shutdowns:
+            summary["sessions_shut_down"] = self.shutdowns[unit["name"]]
         return summary
 
     def diff(self):
@@ -514,25 +518,63 @@ class Rollout(object):
             except HAProxyError as exc:
                 raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
 
-    def wait_all(self, servers, what, timeout):
+    def wait_all_up(self, servers, timeout):
         for server in servers:
-            runtime = self.lb_of(server)["runtime"]
-            wait = runtime.wait_for_drained if what == "drained" else runtime.wait_for_up
             try:
-                wait(server["backend"], server["server"], timeout=timeout)
+                self.lb_of(server)["runtime"].wait_for_up(server["backend"], server["server"], timeout=timeout)
             except HAProxyError as exc:
                 raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
 
     def step_drain(self, unit, servers):
+        """Drain everywhere and wait, within one drain_timeout for all load balancers, until no session is left.
+        Sessions still open at the timeout are shut down deliberately and reported (on_drain_timeout=shutdown), or
+        the unit goes back in rotation unchanged and the rollout stops (abort)."""
         # A server an interrupted run of ours left in maintenance stays there: draining it would let it out.
         draining = [s for s in servers if s["admin"] != "maint"]
         self.set_all(draining, "drain")
+        started = time.monotonic()
+        deadline = started + self.params["drain_timeout"]
+        overrun = []
         try:
-            self.wait_all(draining, "drained", self.params["drain_timeout"])
+            for server in draining:
+                runtime = self.lb_of(server)["runtime"]
+                try:
+                    runtime.wait_for_drained(server["backend"], server["server"],
+                                             timeout=max(0.0, deadline - time.monotonic()))
+                except HAProxyTimeout as exc:
+                    overrun.append((server, exc))
+                except HAProxyError as exc:
+                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+            if overrun and self.params["on_drain_timeout"] == "abort":
+                raise RolloutFailed("load balancer %s: %s" % (overrun[0][0]["lb"], overrun[0][1]))
         except RolloutFailed as exc:
             self.set_all(servers, "ready")
             self.save_journal(servers, "ready", unit["name"])
             raise RolloutFailed("%s; %s is back in rotation and unchanged" % (exc, unit["name"]))
+        if overrun:
+            self.shut_down_sessions(unit, overrun, time.monotonic() - started)
+
+    def shut_down_sessions(self, unit, overrun, waited):
+        """``shutdown sessions server`` on each load balancer where sessions outlived the drain, counted first."""
+        count = 0
+        where = []
+        for server, exc in overrun:
+            runtime = self.lb_of(server)["runtime"]
+            name = "%s/%s" % (server["backend"], server["server"])
+            try:
+                left = runtime.server(server["backend"], server["server"]).sessions
+                answer = runtime.command("shutdown sessions server %s" % name).strip()
+            except HAProxyError as err:
+                raise RolloutFailed("load balancer %s: %s" % (server["lb"], err))
+            if answer:
+                raise RolloutFailed("load balancer %s refused to shut down the sessions of %s: %s"
+                                    % (server["lb"], name, answer[:300]))
+            count += left
+            where.append("%d on %s" % (left, server["lb"]))
+        report = dict(count=count, after_seconds=round(waited, 2), where=where)
+        self.shutdowns[unit["name"]] = report
+        self.warnings.append("%s: %d session(s) still open after the drain timeout (%.1f s) were shut down (%s)"
+                             % (unit["name"], count, waited, ", ".join(where)))
 
     def step_maint(self, unit, servers):
         """Maintenance everywhere, read back before the container is touched."""
@@ -593,7 +635,7 @@ class Rollout(object):
 
     def step_ready(self, unit, servers):
         self.set_all(servers, "ready")
-        self.wait_all(servers, "up", self.params["up_timeout"])
+        self.wait_all_up(servers, self.params["up_timeout"])
 
     def step_restore(self, unit, servers):
         swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)

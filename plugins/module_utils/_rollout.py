@@ -230,6 +230,7 @@ def unit_summary(swap):
         "new": _short(image.get("ref") or image.get("new_id")),
         "seconds_to_healthy": swap.get("seconds_to_healthy"),
         "rolled_back": bool(swap.get("rolled_back")),
+        "killed_at_stop_timeout": swap.get("killed_at_stop_timeout"),
     }
 
 
@@ -253,6 +254,11 @@ def summary_lines(units, timeline, restored=(), check_mode=False):
                 line += ", healthy after %s s" % unit["seconds_to_healthy"]
         if out.get(name) is not None:
             line += ", out of rotation %s s" % out[name]
+        shut = unit.get("sessions_shut_down")
+        if shut:
+            line += "; %d session(s) still open after the %s s drain were shut down" % (shut["count"], shut["after_seconds"])
+        if unit.get("killed_at_stop_timeout") is not None:
+            line += "; the old container ignored its stop signal and was killed after %s s" % unit["killed_at_stop_timeout"]
         if name in restored:
             line += "; put back in rotation after an interrupted run"
         lines.append(line)

@@ -13,11 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
     DockerClientError,
     UnhealthyError,
+    _check_still_running,
     connect,
     container_logs,
+    container_state,
     create_container,
     get_container,
     host_port_in_use,
@@ -32,6 +36,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     remove_container,
     rename_container,
     resolve_host,
+    http_probe,
     start_container,
     stop_container,
     wait_until_healthy,
@@ -103,6 +108,7 @@ class ContainerSwap(object):
                             "log_lines": params["log_lines"]})
         check_positive({"api_timeout": params["api_timeout"], "health.interval": self.health["interval"],
                         "health.timeout": self.health["timeout"], "health.retries": self.health["retries"]})
+        check_non_negative({"health.settle": self.health["settle"]})
         if not 100 <= self.health["status"] <= 599:
             raise ParamError("health.status: %d is not an HTTP status code" % self.health["status"])
         if self.state == "absent":
@@ -289,9 +295,41 @@ class ContainerSwap(object):
     # ------------------------------------------------------------ changes
 
     def wait_healthy(self, container_id, mode):
-        return wait_until_healthy(self.client, container_id, mode, url=self.url, status=self.health["status"],
-                                  interval=self.health["interval"], timeout=self.health["timeout"],
-                                  retries=self.health["retries"], validate_certs=self.health["validate_certs"])
+        seconds = wait_until_healthy(self.client, container_id, mode, url=self.url, status=self.health["status"],
+                                     interval=self.health["interval"], timeout=self.health["timeout"],
+                                     retries=self.health["retries"], validate_certs=self.health["validate_certs"])
+        return seconds + self.settle(container_id, mode)
+
+    def settle(self, container_id, mode):
+        """The settle period: after its first pass a container keeps being checked every health.interval for
+        health.settle seconds, and counts as healthy only if it keeps running (no restart) and keeps passing. One
+        that crashes or starts failing a few seconds after it turned healthy is caught here, before it serves."""
+        period = self.health["settle"] or 0
+        if period <= 0:
+            return 0.0
+        started = time.monotonic()
+        first = container_state(self.client, container_id)
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed >= period:
+                return elapsed
+            time.sleep(min(self.health["interval"], period - elapsed))
+            try:
+                _check_still_running(container_state(self.client, container_id), first)
+                if mode == "http":
+                    try:
+                        code = http_probe(self.url, self.health["timeout"], self.health["validate_certs"])
+                    except DockerClientError as exc:
+                        raise UnhealthyError("%s stopped answering (%s)" % (self.url, exc))
+                    if code != self.health["status"]:
+                        raise UnhealthyError("%s answered HTTP %d" % (self.url, code))
+                elif mode == "docker":
+                    health = container_state(self.client, container_id).get("Health") or {}
+                    if health.get("Status") == "unhealthy":
+                        raise UnhealthyError("Docker reports it unhealthy")
+            except UnhealthyError as exc:
+                raise UnhealthyError("it passed its health check, then %s %.1f s later, within the settle period of "
+                                     "%ss" % (exc, time.monotonic() - started, period))
 
     def mode_of(self, container_id):
         attrs = inspect_container(self.client, container_id)
@@ -332,7 +370,7 @@ class ContainerSwap(object):
         new_id = self.create_in_slot(old, desired)
         try:
             if old is not None and is_running(old):
-                stop_container(self.client, old["Id"], old["Config"].get("StopTimeout"))
+                self.stop_old(old)
             start_container(self.client, new_id)
             seconds = self.wait_healthy(new_id, self.mode_of(new_id))
         except DockerClientError as exc:
@@ -345,6 +383,18 @@ class ContainerSwap(object):
             except DockerClientError as exc:
                 self.module.warn("the new container is healthy but the previous one could not be removed "
                                  "(the next run removes it): %s" % exc)
+
+    def stop_old(self, old):
+        """Stop the previous container; say so when it ignored its stop signal and was killed at its stop timeout."""
+        timeout = old["Config"].get("StopTimeout")
+        started = time.monotonic()
+        stop_container(self.client, old["Id"], timeout)
+        state = container_state(self.client, old["Id"])
+        if state.get("ExitCode") == 137 and not state.get("OOMKilled"):
+            seconds = round(time.monotonic() - started, 1)
+            self.result["killed_at_stop_timeout"] = seconds
+            self.module.warn("the previous container %s did not stop on its stop signal and was killed after %s s "
+                             "(its stop timeout)" % (old["Id"][:12], seconds))
 
     def recreate(self, old, desired):
         """state=created: a new created container takes the place of ``old`` (if any); nothing is started."""
@@ -464,6 +514,7 @@ SWAP_ARGS = dict(
         timeout=dict(type="float", default=2.0),
         retries=dict(type="int", default=30),
         validate_certs=dict(type="bool", default=True),
+        settle=dict(type="float", default=0.0),
     )),
     log_lines=dict(type="int", default=50),
 )

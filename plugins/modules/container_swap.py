@@ -236,6 +236,15 @@ options:
         description: Verify the certificate of an V(https) URL.
         type: bool
         default: true
+      settle:
+        description:
+          - Settle period in seconds. After its first pass the new container is checked again every
+            O(health.interval) for this long, and counts as healthy only if it keeps running (no exit, no restart) and
+            keeps passing. A release that turns healthy and then crashes or starts failing its check a few seconds
+            later is rolled back instead of being put in service.
+          - V(0) counts the first pass.
+        type: float
+        default: 0
   log_lines:
     description:
       - Number of log lines of a failed new container included in the error and in RV(logs).
@@ -420,10 +429,19 @@ image:
       returned: always
       sample: registry.example.com/shop/app@sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
 seconds_to_healthy:
-  description: Seconds from the start of the new (or, with RV(action=start), the kept) container until it proved healthy.
+  description:
+    - Seconds from the start of the new (or, with RV(action=start), the kept) container until it proved healthy, the
+      settle period (O(health.settle)) included.
   returned: when a container was started and proved healthy
   type: float
   sample: 2.13
+killed_at_stop_timeout:
+  description:
+    - Seconds the previous container was given before the engine killed it, when it did not stop on its stop signal
+      (it exited with SIGKILL's code 137 at its stop timeout). A warning says so too.
+  returned: when the previous container had to be killed
+  type: float
+  sample: 10.0
 logs:
   description: Last O(log_lines) log lines (stdout and stderr) of a new container that failed.
   returned: when the new container failed

@@ -22,7 +22,7 @@ description:
     unit's container is planned as M(baton.docker.container_swap) plans it; and a unit that serves now may leave
     rotation only when, on every load balancer, another unit of its backend serves (O(require_serving_peer))."
   - "Then, per changing unit, one at a time: drain its server on every load balancer, wait until none of them has a
-    session (bounded by O(drain_timeout); on timeout the unit is put back to ready and the task fails, unchanged), put
+    session (bounded by O(drain_timeout); what happens to sessions still open then is O(on_drain_timeout)), put
     it in maintenance everywhere, swap the container (the old one is kept aside until the new one is healthy), put the
     server back to ready everywhere and wait until every load balancer reports it UP (O(up_timeout)). A unit without
     a server (a worker) is swapped only: its old container gets its stop signal and stop timeout."
@@ -162,9 +162,21 @@ options:
       - Check mode lists them in RV(plan) and RV(units) with the action V(remove).
     type: dict
   drain_timeout:
-    description: Seconds a draining server may keep sessions before the rollout gives up on it (it returns to ready).
+    description:
+      - Seconds a draining unit's servers may keep sessions, on all load balancers together. What happens to sessions
+        still open then is O(on_drain_timeout).
     type: float
     default: 60
+  on_drain_timeout:
+    description:
+      - V(shutdown) shuts the remaining sessions down with HAProxy's C(shutdown sessions server) on each load balancer
+        that still has some, then goes on; their count and the seconds waited are reported in RV(units) (as
+        C(sessions_shut_down)), in RV(summary) and as a warning. Long-lived connections (streams, websockets, long
+        polls) are cut deliberately and accounted for, never silently.
+      - V(abort) puts the unit back in rotation, unchanged, and fails the rollout.
+    type: str
+    choices: [shutdown, abort]
+    default: shutdown
   up_timeout:
     description: Seconds to wait for every load balancer to report a server UP after it returns to ready.
     type: float
@@ -244,8 +256,11 @@ plan:
   elements: dict
   sample: [{unit: shop-master, action: drain}, {unit: shop-master, action: maint}, {unit: shop-master, action: swap}]
 units:
-  description: Per unit (and per container to remove, with the action V(remove)), its container action and the old
-    and new image.
+  description:
+    - Per unit (and per container to remove, with the action V(remove)), its container action and the old and new
+      image.
+    - C(sessions_shut_down) (count, after_seconds, where) when sessions outlived the drain and were shut down;
+      C(killed_at_stop_timeout) (seconds) when the old container ignored its stop signal.
   returned: always
   type: list
   elements: dict
@@ -332,6 +347,7 @@ def main():
         )),
         prune_labels=dict(type="dict"),
         drain_timeout=dict(type="float", default=60),
+        on_drain_timeout=dict(type="str", default="shutdown", choices=["shutdown", "abort"]),
         up_timeout=dict(type="float", default=60),
         require_serving_peer=dict(type="bool", default=True),
         state_dir=dict(type="path", default="/var/lib/baton"),

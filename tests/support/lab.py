@@ -178,3 +178,48 @@ def lab_deployed(lab):
     assert run.rc == 0, run.output[-4000:]
     lab.wait_all_up()
     return lab
+
+
+class RotationWatch(object):
+    """Samples every load balancer's view of the lab's two servers in a thread (every ``interval`` s, bounded by
+    ``max_seconds``) while a fault runs. ``gaps`` lists the samples where a load balancer had neither server UP, i.e.
+    the whole backend out of rotation; ``samples`` counts the reads that succeeded (a load balancer that does not
+    answer, itself the fault, is skipped)."""
+
+    def __init__(self, lab, interval=0.05, max_seconds=120):
+        import threading
+        self.lab = lab
+        self.interval = interval
+        self.max_seconds = max_seconds
+        self.samples = 0
+        self.gaps = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            for index, lb in enumerate(self.lab.lbs):
+                try:
+                    text = runtime_command(lb["socket"], "show stat", timeout=1.0)
+                except Exception:  # noqa: BLE001 - an unreachable load balancer is the fault under test, not a gap
+                    continue
+                row = {}
+                for line in text.splitlines():
+                    fields = line.split(",")
+                    if len(fields) > 17 and fields[0] == self.lab.app and fields[1] in ("h_master", "h_backup"):
+                        row[fields[1]] = fields[17]
+                if len(row) == 2:
+                    self.samples += 1
+                    if not any(status.startswith("UP") for status in row.values()):
+                        self.gaps.append((round(time.monotonic(), 2), index, row))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return False

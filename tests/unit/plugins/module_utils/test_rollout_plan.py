@@ -8,6 +8,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     plan_rollout,
     step_timeline,
     summary_lines,
+    unit_summary,
 )
 
 LB1 = "/run/haproxy/admin.sock"
@@ -202,6 +203,17 @@ def test_summary_lines_for_people():
     gone = dict(slot="app2", action="remove", old="app:v1", new=None, seconds_to_healthy=None, rolled_back=False)
     assert summary_lines([gone], []) == ["app2: removed (app:v1)"]
     assert summary_lines([gone], [], check_mode=True) == ["app2: would be removed (app:v1)"]
+
+
+def test_summary_lines_report_sessions_shut_down_and_a_killed_old_container():
+    unit = dict(slot="m", action="replace", old="app:v1", new="app:v2", seconds_to_healthy=1.2, rolled_back=False,
+                sessions_shut_down=dict(count=3, after_seconds=5.01, where=["2 on /run/a.sock", "1 on 10.0.0.2:9999"]),
+                killed_at_stop_timeout=10.1)
+    assert summary_lines([unit], [dict(unit="m", steps=[], out_of_rotation_seconds=16.4)]) == [
+        "m: app:v1 -> app:v2, healthy after 1.2 s, out of rotation 16.4 s; 3 session(s) still open after the 5.01 s "
+        "drain were shut down; the old container ignored its stop signal and was killed after 10.1 s"]
+    assert unit_summary(dict(slot="m", killed_at_stop_timeout=2.0))["killed_at_stop_timeout"] == 2.0
+    assert unit_summary(dict(slot="m"))["killed_at_stop_timeout"] is None
 
 
 def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
