@@ -21,6 +21,7 @@ import posixpath
 import re
 import socket
 import ssl
+import threading
 import time
 import traceback
 
@@ -87,6 +88,7 @@ def connect(docker_host=DEFAULT_DOCKER_HOST, api_timeout=60):
         client.ping()
     except Exception as exc:  # the SDK raises several unrelated types here
         raise DockerClientError("cannot reach the Docker engine at %s: %s" % (docker_host, exc))
+    _CONNECTED["host"] = docker_host
     return client
 
 
@@ -157,13 +159,70 @@ class UnhealthyError(DockerClientError):
     """A container did not prove healthy within its bound."""
 
 
+# The engine this process talks to (a module execution connects to one), named when it stops answering.
+_CONNECTED = {"host": None}
+
+
+def _engine_unreachable(exc):
+    """True for the errors of an engine that stopped answering (socket gone, refused, connection cut)."""
+    if isinstance(exc, (ConnectionError, FileNotFoundError)):
+        return True
+    if type(exc).__name__ == "ConnectionError" and type(exc).__module__.startswith("requests"):
+        return True
+    return any(_engine_unreachable(arg) for arg in getattr(exc, "args", ()) if isinstance(arg, BaseException))
+
+
 def _explain(exc):
+    if _engine_unreachable(exc):
+        return "the Docker engine at %s does not answer (%s)" % (_CONNECTED["host"] or "its address", str(exc).strip()
+                                                                 or exc.__class__.__name__)
     explanation = getattr(exc, "explanation", None)
     if explanation:
         if isinstance(explanation, bytes):
             explanation = explanation.decode("utf-8", "replace")
         return str(explanation).strip()
     return str(exc).strip() or exc.__class__.__name__
+
+
+def _shown(value, limit=120):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _mapping(value, what, required=False):
+    """``value`` when it is an object of the engine's answer (None -> {} unless ``required``); DockerClientError
+    saying what was expected and what came otherwise, never a TypeError further on."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        got = "nothing" if value is None else _shown(value)
+        raise DockerClientError("%s: expected an object from the engine, got %s" % (what, got))
+    return value
+
+
+def _mapping_list(value, what):
+    """A list of objects of the engine's answer (None -> [])."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise DockerClientError("%s: expected a list of objects from the engine, got %s" % (what, _shown(value)))
+    return value
+
+
+def _container_attrs(attrs, name):
+    """Inspect data of a container, checked for the shape of the parts callers read: Name a string, Id a string,
+    State (with Health), Config, HostConfig and NetworkSettings objects, Mounts a list of objects."""
+    what = "inspect data of container %s" % name
+    attrs = _mapping(attrs, what, required=True)
+    if not isinstance(attrs.get("Name"), str):
+        raise DockerClientError("%s: expected a string Name, got %s" % (what, _shown(attrs.get("Name"))))
+    if "Id" in attrs and not isinstance(attrs["Id"], str):
+        raise DockerClientError("%s: expected a string Id, got %s" % (what, _shown(attrs["Id"])))
+    for key in ("State", "Config", "HostConfig", "NetworkSettings"):
+        _mapping(attrs.get(key), "%s: %s" % (what, key))
+    _mapping((attrs.get("State") or {}).get("Health"), "%s: State.Health" % what)
+    _mapping_list(attrs.get("Mounts"), "%s: Mounts" % what)
+    return attrs
 
 
 def _call(what, func, *args, **kwargs):
@@ -183,8 +242,9 @@ def get_container(client, name):
         return None
     except Exception as exc:
         raise DockerClientError("cannot inspect container %s: %s" % (name, _explain(exc)))
+    attrs = _container_attrs(attrs, name)
     # The engine also matches ID prefixes: only a container with exactly this name counts.
-    if attrs.get("Name", "").lstrip("/") != name:
+    if attrs["Name"].lstrip("/") != name:
         return None
     return attrs
 
@@ -212,11 +272,18 @@ def inspect_container(client, container_id):
 
 def container_state(client, container_id):
     """The State block of a container's inspect data."""
-    return inspect_container(client, container_id).get("State") or {}
+    attrs = _mapping(inspect_container(client, container_id), "inspect data of container %s" % container_id[:12],
+                     required=True)
+    state = _mapping(attrs.get("State"), "inspect data of container %s: State" % container_id[:12], required=True)
+    _mapping(state.get("Health"), "inspect data of container %s: State.Health" % container_id[:12])
+    return state
 
 
 def is_running(attrs):
-    state = (attrs or {}).get("State") or {}
+    if attrs is None:
+        return False
+    state = _mapping(_mapping(attrs, "container inspect data", required=True).get("State"),
+                     "inspect data of container %s: State" % attrs.get("Name"), required=True)
     return bool(state.get("Running")) and not state.get("Restarting")
 
 
@@ -236,7 +303,12 @@ def image_attrs(client, ref):
 
 def image_id_of(client, ref):
     attrs = image_attrs(client, ref)
-    return attrs["Id"] if attrs else None
+    if attrs is None:
+        return None
+    image_id = _mapping(attrs, "inspect data of image %s" % ref, required=True).get("Id")
+    if not isinstance(image_id, str) or not image_id:
+        raise DockerClientError("inspect data of image %s: expected a string Id, got %s" % (ref, _shown(image_id)))
+    return image_id
 
 
 def image_present(client, ref):
@@ -261,14 +333,54 @@ def pull_image(client, repository, tag=None, digest=None, auth=None):
     SDK sends the credentials stored in the Docker config for that registry.
     """
     ref = "%s@%s" % (repository, digest) if digest else "%s:%s" % (repository, tag)
-    try:
-        client.api.pull(repository, tag=digest or tag, auth_config=_auth_config(auth))
-    except Exception as exc:
-        raise DockerClientError(_explain(exc))
+    _stream_pull(client, repository, digest or tag, ref, _auth_config(auth))
     attrs = image_attrs(client, ref)
     if attrs is None:
         raise DockerClientError("the engine reported success but %s is not present afterwards" % ref)
     return attrs
+
+
+def _registry_host(repository):
+    first = repository.split("/", 1)[0]
+    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _stream_pull(client, repository, tag, ref, auth_config):
+    """Pull with the engine's progress stream read in a thread: an error in the stream is raised, and so is a stall.
+
+    The SDK sends a pull without any timeout, so a registry that accepts and never answers would hold the run as
+    long as the engine waits; here the pull fails once the engine reports nothing for the client's timeout (the
+    modules' api_timeout). A slow pull that progresses is not cut.
+    """
+    state = dict(last=time.monotonic(), error=None)
+    done = threading.Event()
+
+    def read():
+        try:
+            for chunk in client.api.pull(repository, tag=tag, auth_config=auth_config, stream=True, decode=True):
+                state["last"] = time.monotonic()
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    detail = chunk.get("errorDetail")
+                    state["error"] = str((detail.get("message") if isinstance(detail, dict) else None) or chunk["error"])
+                    return
+        except Exception as exc:  # APIError, requests errors, socket errors
+            state["error"] = _explain(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=read, name="baton-pull", daemon=True)
+    thread.start()
+    idle_limit = getattr(client.api, "timeout", None) or 60
+    while not done.wait(0.1):
+        idle = time.monotonic() - state["last"]
+        if idle >= idle_limit:
+            # The thread is left to the engine's own timeouts; the module's process ends with this error.
+            raise DockerClientError("the engine reported no progress for %ss (api_timeout) pulling %s: the registry %s "
+                                    "does not answer" % (round(idle, 1), ref, _registry_host(repository)))
+    if state["error"]:
+        raise DockerClientError(state["error"].strip())
 
 
 def image_for_run(client, ref, repository, tag, digest, pull, auth=None, check_mode=False):
@@ -326,9 +438,12 @@ def published_host_ports(client):
     """Host ports published by running containers: list of dicts id, name, ip, port, proto."""
     containers = _call("cannot list containers", client.api.containers)
     result = []
-    for item in containers:
-        name = (item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/")
-        for port in item.get("Ports") or []:
+    for item in _mapping_list(containers, "container list"):
+        if not isinstance(item.get("Id"), str):
+            raise DockerClientError("container list: an entry has no Id: %s" % _shown(item))
+        names = item.get("Names") or ["/" + item["Id"][:12]]
+        name = (names[0] if isinstance(names, list) and isinstance(names[0], str) else item["Id"][:12]).lstrip("/")
+        for port in _mapping_list(item.get("Ports"), "container list: Ports of %s" % name):
             if port.get("PublicPort"):
                 result.append(dict(id=item["Id"], name=name, ip=port.get("IP") or "",
                                    port=int(port["PublicPort"]), proto=port.get("Type") or "tcp"))
@@ -562,7 +677,7 @@ def wait_until_healthy(client, container_id, mode, url=None, status=200, interva
     while True:
         state = container_state(client, container_id)
         _check_still_running(state, first)
-        health = state.get("Health") or {}
+        health = _mapping(state.get("Health"), "inspect data of container %s: State.Health" % container_id[:12])
         if health.get("Status") == "healthy":
             return clock() - started
         if health.get("Status") == "unhealthy":
@@ -581,8 +696,11 @@ def _last_check(health):
     log = health.get("Log") or []
     if not log:
         return "none ran yet"
+    if not isinstance(log, list) or not isinstance(log[-1], dict):
+        return "unreadable (%s)" % _shown(log)
     entry = log[-1]
-    output = (entry.get("Output") or "").strip().splitlines()
+    output = entry.get("Output")
+    output = (output if isinstance(output, str) else "").strip().splitlines()
     return "exit code %s%s" % (entry.get("ExitCode"), ", " + output[-1][:300] if output else "")
 
 
@@ -767,8 +885,9 @@ def labels_match(labels, wanted):
 
 def container_summary(attrs):
     """What container_info returns about one container, from its inspect data."""
-    state = attrs.get("State") or {}
-    config = attrs.get("Config") or {}
+    attrs = _mapping(attrs, "container inspect data", required=True)
+    state = _mapping(attrs.get("State"), "inspect data of container %s: State" % attrs.get("Name"))
+    config = _mapping(attrs.get("Config"), "inspect data of container %s: Config" % attrs.get("Name"))
     return dict(
         name=(attrs.get("Name") or "").lstrip("/"),
         id=attrs.get("Id"),
@@ -779,7 +898,8 @@ def container_summary(attrs):
         labels=dict(config.get("Labels") or {}),
         created=attrs.get("Created"),
         mounts=[dict(type=m.get("Type"), name=m.get("Name"), source=m.get("Source"), destination=m.get("Destination"),
-                     read_only=not m.get("RW", True)) for m in attrs.get("Mounts") or []],
+                     read_only=not m.get("RW", True))
+                for m in _mapping_list(attrs.get("Mounts"), "inspect data of container %s: Mounts" % attrs.get("Name"))],
     )
 
 
@@ -799,7 +919,9 @@ def list_containers(client, labels=None, name=None, include_stopped=True):
             filters["label"] = [key if value == "" else "%s=%s" % (key, value) for key, value in sorted(labels.items())]
         rows = _call("cannot list containers", client.api.containers, all=include_stopped, filters=filters or None)
         found = []
-        for row in rows:
+        for row in _mapping_list(rows, "container list"):
+            if not isinstance(row.get("Id"), str):
+                raise DockerClientError("container list: an entry has no Id: %s" % _shown(row))
             try:
                 found.append(client.api.inspect_container(row["Id"]))
             except docker_errors.NotFound:  # removed since it was listed
@@ -964,8 +1086,8 @@ def normalize_data_paths(paths):
 
 def data_container_mounts(attrs):
     """{container path: host source path} of a container's inspect data."""
-    return dict((m.get("Destination"), m.get("Source") or "") for m in (attrs or {}).get("Mounts") or []
-                if m.get("Destination"))
+    mounts = _mapping_list(_mapping(attrs, "container inspect data").get("Mounts"), "container inspect data: Mounts")
+    return dict((m.get("Destination"), m.get("Source") or "") for m in mounts if m.get("Destination"))
 
 
 _CONTAINER_PATH = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):(/.*)$")

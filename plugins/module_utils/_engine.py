@@ -511,12 +511,30 @@ class Rollout(object):
     def lb_of(self, server):
         return next(lb for lb in self.lbs if lb["spec"] == server["lb"])
 
-    def set_all(self, servers, state):
+    def set_all(self, servers, state, keep_going=False):
+        """Set every server's admin state. With keep_going, try them all and return the (server, error) failures
+        instead of raising at the first."""
+        failed = []
         for server in servers:
             try:
                 self.lb_of(server)["runtime"].set_state(server["backend"], server["server"], state)
             except HAProxyError as exc:
-                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                if not keep_going:
+                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                failed.append((server, str(exc)))
+        return failed
+
+    def back_in_rotation(self, unit, servers, exc):
+        """After a failed drain or maintenance (the container untouched): the unit's servers go back to ready on every
+        load balancer that answers; the journal keeps the others for the next run. Returns the RolloutFailed."""
+        failed = self.set_all(servers, "ready", keep_going=True)
+        left = set(server_key(server) for server, _error in failed)
+        self.save_journal([s for s in servers if server_key(s) not in left], "ready", unit["name"])
+        if not failed:
+            return RolloutFailed("%s; %s is back in rotation and unchanged" % (exc, unit["name"]))
+        return RolloutFailed("%s; %s is unchanged and back in rotation except on %s (%s); the next run puts it back "
+                             "there" % (exc, unit["name"], ", ".join(server["lb"] for server, _e in failed),
+                                        "; ".join(error for _s, error in failed)))
 
     def wait_all_up(self, servers, timeout):
         for server in servers:
@@ -531,11 +549,11 @@ class Rollout(object):
         the unit goes back in rotation unchanged and the rollout stops (abort)."""
         # A server an interrupted run of ours left in maintenance stays there: draining it would let it out.
         draining = [s for s in servers if s["admin"] != "maint"]
-        self.set_all(draining, "drain")
         started = time.monotonic()
         deadline = started + self.params["drain_timeout"]
         overrun = []
         try:
+            self.set_all(draining, "drain")
             for server in draining:
                 runtime = self.lb_of(server)["runtime"]
                 try:
@@ -548,9 +566,7 @@ class Rollout(object):
             if overrun and self.params["on_drain_timeout"] == "abort":
                 raise RolloutFailed("load balancer %s: %s" % (overrun[0][0]["lb"], overrun[0][1]))
         except RolloutFailed as exc:
-            self.set_all(servers, "ready")
-            self.save_journal(servers, "ready", unit["name"])
-            raise RolloutFailed("%s; %s is back in rotation and unchanged" % (exc, unit["name"]))
+            raise self.back_in_rotation(unit, servers, exc)
         if overrun:
             self.shut_down_sessions(unit, overrun, time.monotonic() - started)
 
@@ -577,16 +593,20 @@ class Rollout(object):
                              % (unit["name"], count, waited, ", ".join(where)))
 
     def step_maint(self, unit, servers):
-        """Maintenance everywhere, read back before the container is touched."""
-        self.set_all(servers, "maint")
-        for server in servers:
-            try:
-                admin = self.lb_of(server)["runtime"].server(server["backend"], server["server"]).admin_state
-            except HAProxyError as exc:
-                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
-            if admin != "maint":
-                raise RolloutFailed("load balancer %s reports %s/%s in %s after it was put in maintenance; %s is not "
-                                    "touched" % (server["lb"], server["backend"], server["server"], admin, unit["name"]))
+        """Maintenance everywhere, read back before the container is touched; if that fails, the unit goes back in
+        rotation untouched."""
+        try:
+            self.set_all(servers, "maint")
+            for server in servers:
+                try:
+                    admin = self.lb_of(server)["runtime"].server(server["backend"], server["server"]).admin_state
+                except HAProxyError as exc:
+                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                if admin != "maint":
+                    raise RolloutFailed("load balancer %s reports %s/%s in %s after it was put in maintenance"
+                                        % (server["lb"], server["backend"], server["server"], admin))
+        except RolloutFailed as exc:
+            raise self.back_in_rotation(unit, servers, exc)
 
     def step_swap(self, unit, servers):
         swapper = ContainerSwap(UnitView(unit["params"], False, False, self.warnings), self.client)
@@ -615,10 +635,11 @@ class Rollout(object):
                                 "rotation" % unit["name"])
 
     def healthy(self, swapper, unit):
-        container = get_container(self.client, unit["name"])
-        if not is_running(container):
-            return False
+        """Whether the unit's container runs and proves healthy now (False too when the engine does not answer)."""
         try:
+            container = get_container(self.client, unit["name"])
+            if not is_running(container):
+                return False
             swapper.wait_healthy(container["Id"], swapper.mode_of(container["Id"]))
         except (UnhealthyError, DockerClientError):
             return False

@@ -77,6 +77,10 @@ ADMIN_STATES = ("ready", "drain", "maint")
 # and the like are transitional (a check is pending or failed) and do not count.
 UP_STATUSES = ("UP", "no check")
 
+# Columns the client reads; an answer without them is refused rather than read as defaults.
+STAT_COLUMNS = ("pxname", "svname", "scur", "status")
+STATE_COLUMNS = ("be_name", "srv_name", "srv_op_state", "srv_admin_state")
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _MAX_ANSWER = 64 * 1024 * 1024
 
@@ -163,11 +167,20 @@ def parse_show_stat(text):
     if not lines or not lines[0].startswith("# pxname,"):
         raise HAProxyError("unexpected answer to 'show stat': %s" % _shorten(text))
     header = lines[0][2:].split(",")
+    missing = [name for name in STAT_COLUMNS if name not in header]
+    if missing:
+        raise HAProxyError("the 'show stat' answer has no %s column (header: %s)" % (", ".join(missing), _shorten(lines[0])))
     rows = []
-    for values in csv.reader(lines[1:]):
-        row = dict(zip(header, values))
-        row.pop("", None)
-        rows.append(row)
+    try:
+        for number, values in enumerate(csv.reader(lines[1:]), 2):
+            if len(values) != len(header):
+                raise HAProxyError("line %d of the 'show stat' answer has %d fields where its header has %d (a cut or "
+                                   "garbled answer): %s" % (number, len(values), len(header), _shorten(",".join(values), 120)))
+            row = dict(zip(header, values))
+            row.pop("", None)
+            rows.append(row)
+    except csv.Error as exc:
+        raise HAProxyError("the 'show stat' answer is not valid CSV (%s): %s" % (exc, _shorten(text)))
     return rows
 
 
@@ -183,7 +196,23 @@ def parse_servers_state(text):
     if lines[0].strip() != "1":
         raise HAProxyError("'show servers state' format version %s is not supported (only 1)" % lines[0].strip())
     header = lines[1][2:].split()
-    return [dict(zip(header, line.split())) for line in lines[2:]]
+    missing = [name for name in STATE_COLUMNS if name not in header]
+    if missing:
+        raise HAProxyError("the 'show servers state' answer has no %s column (header: %s)"
+                           % (", ".join(missing), _shorten(lines[1])))
+    rows = []
+    for number, line in enumerate(lines[2:], 3):
+        fields = line.split()
+        if len(fields) != len(header):
+            raise HAProxyError("line %d of the 'show servers state' answer has %d fields where its header has %d (a cut "
+                               "or garbled answer): %s" % (number, len(fields), len(header), _shorten(line, 120)))
+        row = dict(zip(header, fields))
+        for name in ("srv_op_state", "srv_admin_state"):
+            if not row[name].isdigit():
+                raise HAProxyError("line %d of the 'show servers state' answer has %s %r, not a number: %s"
+                                   % (number, name, row[name], _shorten(line, 120)))
+        rows.append(row)
+    return rows
 
 
 def config_servers(config_text):
@@ -601,6 +630,13 @@ class HAProxyRuntime(object):
                 raise HAProxyError("%s: connection lost during %r: %s" % (self.describe(), cmd, exc.strerror or exc))
         finally:
             sock.close()
+        if not size:
+            # HAProxy answers every command, with at least an empty line: no byte at all means the connection was
+            # closed before an answer (HAProxy stopping, or something in between cutting it), not "done".
+            raise HAProxyError("%s closed the connection without answering %r (HAProxy answers every command, at "
+                               "least with an empty line): it may be stopping or restarting, or something between "
+                               "us and it cut the connection; the command may or may not have been applied"
+                               % (self.describe(), cmd))
         return b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
 
     def _write(self, cmd, accept=None):
@@ -642,7 +678,7 @@ class HAProxyRuntime(object):
         picks the first proxy with that name, which is the frontend when a
         frontend and a backend share the name (a common layout).
         """
-        rows = parse_show_stat(self._show("show stat"))
+        rows = self._parse(parse_show_stat, self._show("show stat"))
         if backend is None:
             return rows
         check_name("backend", backend)
@@ -654,17 +690,17 @@ class HAProxyRuntime(object):
     def servers_state_text(self):
         """The raw answer of ``show servers state``, as HAProxy's server-state-file holds it."""
         text = self._show("show servers state")
-        parse_servers_state(text)  # refuse to hand on anything that is not a state dump
+        self._parse(parse_servers_state, text)  # refuse to hand on anything that is not a state dump
         return text
 
     def servers_state(self, backend=None):
         """``show servers state [backend]`` as a list of dicts."""
         if backend is None:
-            return parse_servers_state(self._show("show servers state"))
+            return self._parse(parse_servers_state, self._show("show servers state"))
         answer = self.command("show servers state %s" % check_name("backend", backend))
         if _error_answer(answer) == "Can't find backend.":
             raise self._unknown_backend(backend)
-        return parse_servers_state(self._checked(answer, "show servers state"))
+        return self._parse(parse_servers_state, self._checked(answer, "show servers state"))
 
     def server(self, backend, server):
         """The current ServerState of ``backend/server``.
@@ -684,12 +720,22 @@ class HAProxyRuntime(object):
             names = [row.get("srv_name") for row in rows]
             raise HAProxyServerMissing("HAProxy backend %r has no server %r; its servers: %s"
                                        % (backend, server, ", ".join(names) or "(none)"))
-        stat_row = {}
+        stat_row = None
         for row in self.show_stat(backend):
             if row.get("svname") == server:
                 stat_row = row
                 break
+        if stat_row is None:
+            raise HAProxyError("%s: 'show servers state' lists %s/%s but 'show stat' has no line for it"
+                               % (self.describe(), backend, server))
         return ServerState(backend, server, state_row, stat_row)
+
+    def _parse(self, parser, text):
+        """``parser(text)``, its HAProxyError naming this endpoint."""
+        try:
+            return parser(text)
+        except HAProxyError as exc:
+            raise HAProxyError("%s: %s" % (self.describe(), exc))
 
     def _show(self, cmd):
         return self._checked(self.command(cmd), cmd)

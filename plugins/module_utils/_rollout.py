@@ -224,14 +224,16 @@ def unit_summary(swap):
     """One line of a rollout report from a container_swap result (with its ``slot`` name)."""
     image = swap.get("image") or {}
     container = swap.get("container") or {}
-    return {
+    summary = {
         "slot": swap.get("slot") or container.get("name"),
         "old": _short(image.get("old_ref") or image.get("old_id")) or "(new slot)",
         "new": _short(image.get("ref") or image.get("new_id")),
         "seconds_to_healthy": swap.get("seconds_to_healthy"),
         "rolled_back": bool(swap.get("rolled_back")),
-        "killed_at_stop_timeout": swap.get("killed_at_stop_timeout"),
     }
+    if swap.get("killed_at_stop_timeout") is not None:
+        summary["killed_at_stop_timeout"] = swap["killed_at_stop_timeout"]
+    return summary
 
 
 def summary_lines(units, timeline, restored=(), check_mode=False):

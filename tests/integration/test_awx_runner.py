@@ -19,6 +19,7 @@ import docker
 import yaml
 
 from tests.support.site import under_load
+from tests.support import secrets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -70,7 +71,7 @@ def private_data_dir(site, base, extravars, job_timeout=0):
     with open(os.path.join(pdd, "env", "cmdline"), "w") as handle:
         handle.write("--forks 5")
     with open(os.path.join(pdd, "env", "envvars"), "w") as handle:
-        yaml.safe_dump({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEBATON", "AWS_SECRET_ACCESS_KEY": "baton-planted-aws-secret"},
+        yaml.safe_dump({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEBATON", "AWS_SECRET_ACCESS_KEY": secrets.AWS_SECRET_KEY},
                        handle)
     return pdd
 
@@ -134,12 +135,12 @@ def test_a_job_rolls_out_under_load_with_literal_survey_answers(deployed, tmp_pa
     assert any("-> baton-demo/app:v2" in line for line in releases["app1"]["summary"])
     # The AWS secret AWX injects reaches nothing AWX shows: the job's output and its events. (ansible-runner's own
     # `command` and `env.list` files hand the environment to `docker run`; they are inputs, not output.)
-    assert "baton-planted-aws-secret" not in proc.stdout + proc.stderr
+    assert secrets.AWS_SECRET_KEY not in proc.stdout + proc.stderr
     events = os.path.join(artifacts, "job_events")
     shown = [os.path.join(artifacts, "stdout")] + [os.path.join(events, f) for f in os.listdir(events)]
     for path in shown:
         with open(path, "rb") as handle:
-            assert b"baton-planted-aws-secret" not in handle.read(), path
+            assert secrets.AWS_SECRET_KEY.encode() not in handle.read(), path
 
 
 def test_a_job_stopped_by_its_timeout_mid_rollout_is_finished_by_the_next(deployed, tmp_path):

@@ -17,6 +17,7 @@ import docker
 import pytest
 
 from tests.support.ansible import run_module
+from tests.support import secrets
 
 
 MODULE = "baton.docker.container_run"
@@ -80,7 +81,7 @@ def test_env_values_arrive_unchanged(run_id, leftovers):
 
 
 def test_secret_env_reaches_the_container_and_stays_out_of_the_output(run_id, leftovers):
-    secret = "s3cret 'pass' $(rm -rf /) %d"
+    secret = secrets.SECRET_ENV
     script = "import hashlib, os; print(hashlib.sha256(os.environ['DB_PASSWORD'].encode()).hexdigest())"
     result, playbook = run(run_id, diff=True, image=PYTHON, command=["python3", "-c", script], env={"DB_USER": "app"},
                            secret_env={"DB_PASSWORD": secret})

@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.ansible import run_module, run_playbook
 from tests.support.net import free_port
+from tests.support import secrets
 
 
 PREFIX = "baton-it-swap-"
@@ -419,7 +420,7 @@ def test_env_values_reach_the_container_unchanged_and_stay_masked(docker_client,
         "EQUALS": "a=b==c-9e8d",
         "EMPTY": "",
     }
-    secret = "pa$$ w0rd 'x' $(id)-7c6b"
+    secret = secrets.SECRET_ENV
     result, run = swap(slot, diff=True, image=V1, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
                        env=values, secret_env={"TOKEN": secret}, health=probe(port))
     assert result["changed"] is True, run.output[-3000:]
@@ -440,7 +441,6 @@ def test_env_values_reach_the_container_unchanged_and_stay_masked(docker_client,
     for value in [v for v in values.values() if v] + [secret]:
         assert json.dumps(value)[1:-1] not in dumped
     assert secret not in run.output
-    assert "several  spaced   words-e1f2" not in run.output
 
     again = swap_result(slot, image=V1, env=values, secret_env={"TOKEN": secret}, health=probe(port))
     assert again["changed"] is False

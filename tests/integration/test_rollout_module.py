@@ -12,6 +12,7 @@ import pytest
 
 from bench.loadgen import LoadGenerator
 from tests.support.ansible import COLLECTIONS, start_playbook
+from tests.support import secrets
 from tests.support.haproxy import runtime_command
 from tests.support.lab import Lab, kill_tree, under_load
 from tests.support.tls import CertificateAuthority
@@ -33,8 +34,8 @@ def test_first_deploy_check_mode_then_apply_then_nothing_to_do(lab):
     lab.wait_all_up()
     record = json.load(open(os.path.join(lab.state_dir, "%s.json" % lab.app)))
     assert record["current"]["version"] == "v1"
-    assert "s3cr3t-rollout-token" not in run.output
-    assert lab.container("master").attrs["Config"]["Env"].count("APP_TOKEN=s3cr3t-rollout-token") == 1
+    assert secrets.LAB_SECRET_ENV not in run.output
+    assert lab.container("master").attrs["Config"]["Env"].count("APP_TOKEN=" + secrets.LAB_SECRET_ENV) == 1
 
     ids = {role: lab.container(role).id for role in ("master", "backup")}
     result, run = lab.rollout("v1")

@@ -10,6 +10,7 @@ import pytest
 
 from bench.loadgen import under_load as _under_load
 from tests.support.stack import DATABASE, ODD_VALUE, Recorder, StackSite
+from tests.support import secrets
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_check_mode_creates_nothing(stack):
 
 
 def test_first_deploy(stack, recorder):
-    stack.extra["rollbar_token"] = "rb-token-%s" % stack.slug
+    stack.extra["rollbar_token"] = secrets.ROLLBAR_TOKEN
     stack.extra["vars"] = {"deploy_rollbar_endpoint": recorder.url("/api/1/deploy/"),
                            "deploy_webhook_url": recorder.url("/hook"), "deploy_version": "v1"}
     run = stack.deploy(args=("-v",))

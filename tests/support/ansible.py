@@ -1,18 +1,35 @@
-"""Run ansible-playbook against this collection and read back every task result."""
+"""Run ansible-playbook against this collection and read back every task result.
 
+Every run is at -vvv and its whole output (with its task records) is kept in a file of its own under
+build/test-logs/<session>/; the input files written for a run are mode 0600 and registered with tests.support.secrets
+(they hold secrets by design), and the planted values they carry are recorded as used (see tests/audit)."""
+
+import base64
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 
 import yaml
+
+from . import secrets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 CALLBACKS = os.path.join(ROOT, "tests", "support", "callback_plugins")
 BIN = os.path.dirname(sys.executable)
+# Every run is at this verbosity (-vvv: module arguments and results printed), so that the secret audit sees the most
+# Ansible ever shows; BATON_TEST_VERBOSITY overrides it (0 keeps each test's own flags).
+VERBOSITY = int(os.environ.get("BATON_TEST_VERBOSITY", "3"))
+LOG_DIR = secrets.LOG_DIR
+_run_numbers = itertools.count(1)
+_runs_lock = threading.Lock()
 
 
 class PlaybookRun:
@@ -57,20 +74,17 @@ def _command(tmp, playbook, extra_vars=None, inventory=None, check=False, diff=F
     ``tmp``."""
     if not isinstance(playbook, str):
         path = os.path.join(tmp, "playbook.yml")
-        with open(path, "w") as handle:
-            yaml.safe_dump(playbook, handle, sort_keys=False)
+        _write_input(path, lambda handle: yaml.safe_dump(playbook, handle, sort_keys=False))
         playbook = path
     if inventory is None or isinstance(inventory, dict):
         inv_path = os.path.join(tmp, "inventory.yml")
-        with open(inv_path, "w") as handle:
-            yaml.safe_dump(inventory or LOCAL_INVENTORY, handle)
+        _write_input(inv_path, lambda handle: yaml.safe_dump(inventory or LOCAL_INVENTORY, handle))
         inventory = inv_path
     results_file = os.path.join(tmp, "results.jsonl")
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook]
     if extra_vars:
         vars_file = os.path.join(tmp, "extra_vars.json")
-        with open(vars_file, "w") as handle:
-            json.dump(extra_vars, handle)
+        _write_input(vars_file, lambda handle: json.dump(extra_vars, handle))
         cmd += ["-e", "@" + vars_file]
     if check:
         cmd.append("--check")
@@ -80,7 +94,8 @@ def _command(tmp, playbook, extra_vars=None, inventory=None, check=False, diff=F
         cmd += ["--tags", tags]
     if limit:
         cmd += ["--limit", limit]
-    cmd += list(args)
+    cmd += _verbosity(args)
+    secrets.record_uses_in(json.dumps(env or {}))
     run_env = dict(os.environ)
     run_env.update({
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
@@ -101,6 +116,68 @@ def _command(tmp, playbook, extra_vars=None, inventory=None, check=False, diff=F
     return cmd, run_env, results_file
 
 
+def _write_input(path, write):
+    """Write one input of a run (mode 0600): it may hold planted secrets, so the audit is told it is an input."""
+    secrets.register_input(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        write(handle)
+    with open(path) as handle:
+        secrets.record_uses_in(handle.read())
+
+
+def _verbosity(args):
+    """The extra arguments, with the -v flags raised to VERBOSITY (a test asking for more keeps its own)."""
+    args = list(args)
+    flags = [a for a in args if re.match(r"^-v+$", a) or a == "--verbose"]
+    asked = sum(1 if a == "--verbose" else len(a) - 1 for a in flags)
+    if asked >= VERBOSITY:
+        return args
+    return [a for a in args if a not in flags] + (["-" + "v" * VERBOSITY] if VERBOSITY else [])
+
+
+def _log_path():
+    """build/test-logs/<session>/<number>-<test>.log, a new file for every run."""
+    os.makedirs(LOG_DIR, exist_ok=True)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "outside-a-test").split(" ")[0]
+    with _runs_lock:
+        number = next(_run_numbers)
+    return os.path.join(LOG_DIR, "%04d-%s.log" % (number, re.sub(r"[^A-Za-z0-9_.-]+", "_", test)[-150:]))
+
+
+def _keep_log(cmd, rc, seconds, output, records):
+    """Keep a run's whole output (and its task records) under LOG_DIR; count it in the session's run statistics."""
+    path = _log_path()
+    with open(path, "w") as handle:
+        handle.write("# test: %s\n# command: %s\n# rc: %s, %.2f s\n" % (
+            os.environ.get("PYTEST_CURRENT_TEST", "-"), " ".join(cmd), rc, seconds))
+        handle.write(output)
+        handle.write("\n# task records\n")
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    _count_run(path, seconds, len(output))
+    return path
+
+
+def _count_run(path, seconds, size):
+    os.makedirs(secrets.AUDIT_DIR, exist_ok=True)
+    with _runs_lock, open(os.path.join(secrets.AUDIT_DIR, "runs.jsonl"), "a") as handle:
+        handle.write(json.dumps({"log": path, "seconds": round(seconds, 3), "output_bytes": size,
+                                 "verbosity": VERBOSITY}) + "\n")
+
+
+def _note_stored_credentials(env):
+    """A run with its own DOCKER_CONFIG (registry_login): the credentials it stored count as uses of those values."""
+    config = os.path.join((env or {}).get("DOCKER_CONFIG", ""), "config.json")
+    if not (env or {}).get("DOCKER_CONFIG") or not os.path.exists(config):
+        return
+    with open(config) as handle:
+        auths = json.load(handle).get("auths", {})
+    for entry in auths.values():
+        if isinstance(entry, dict) and entry.get("auth"):
+            secrets.record_uses_in(base64.b64decode(entry["auth"]).decode("utf-8", "replace"))
+
+
 def _records(results_file):
     if not os.path.exists(results_file):
         return []
@@ -116,19 +193,38 @@ def run_playbook(playbook, timeout=900, **kwargs):
     """
     with tempfile.TemporaryDirectory(prefix="baton-run-") as tmp:
         cmd, run_env, results_file = _command(tmp, playbook, **kwargs)
-        proc = subprocess.run(cmd, cwd=ROOT, env=run_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout,
-                              check=False)
-        return PlaybookRun(proc.returncode, proc.stdout, _records(results_file))
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, env=run_env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout,
+                                  check=False)
+        except subprocess.TimeoutExpired as err:
+            output = err.output.decode("utf-8", "replace") if isinstance(err.output, bytes) else (err.output or "")
+            _keep_log(cmd, "timeout", time.monotonic() - started, output, _records(results_file))
+            raise
+        records = _records(results_file)
+        _keep_log(cmd, proc.returncode, time.monotonic() - started, proc.stdout, records)
+        _note_stored_credentials(kwargs.get("env"))
+        return PlaybookRun(proc.returncode, proc.stdout, records)
 
 
 def start_playbook(tmp, playbook, **kwargs):
     """Start ansible-playbook in its own session (so that the whole run, module processes included, can be killed
-    with os.killpg); inputs go to ``tmp``. Returns the Popen, its output going to ``tmp``/output.log."""
+    with os.killpg); inputs go to ``tmp``. Returns the Popen, its output going to ``tmp``/output.log (a link to the
+    run's log file under LOG_DIR)."""
     cmd, run_env, _results = _command(str(tmp), playbook, **kwargs)
-    output = open(os.path.join(str(tmp), "output.log"), "w")
-    return subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=output, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    path = _log_path()
+    output = open(path, "w")
+    output.write("# test: %s\n# command: %s\n# started in the background\n" % (
+        os.environ.get("PYTEST_CURRENT_TEST", "-"), " ".join(cmd)))
+    output.flush()
+    os.symlink(path, os.path.join(str(tmp), "output.log"))
+    _count_run(path, 0.0, 0)
+    try:
+        return subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=output, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        output.close()
 
 
 def run_module(module, args, check=False, diff=False, **kwargs):

@@ -155,6 +155,8 @@ def render_config(frontend_port, servers, admin_socket, tcp_socket_port=None, ba
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout queue 10s",
+        # A health check may take longer than its interval on a busy host before it counts as failed.
+        "    timeout check 2s",
         "",
         "frontend fe",
         "    bind 127.0.0.1:%d" % frontend_port,
@@ -498,3 +500,224 @@ class FakeRuntimeSocket:
             self._thread.join(5)
         if os.path.exists(self.path):
             os.unlink(self.path)
+
+
+# ---------------------------------------------------------------------------
+# Faults between a client and a server, and an independent observer of server states
+# ---------------------------------------------------------------------------
+
+class FaultProxy:
+    """A TCP forwarder on 127.0.0.1:<port> in front of ``target`` (host, port), whose behaviour can be switched at
+    any moment with ``set_mode``:
+
+    ``forward``  bytes go both ways (the normal case);
+    ``reset``    every connection is accepted, then closed at once (a TLS handshake or a command gets EOF);
+    ``stall``    every connection is accepted and read, and never answered (a server that hangs);
+    ``refuse``   the listener is closed: connections are refused; leaving this mode listens on the same port again.
+
+    Switching mode also cuts the connections already open (so a stall or a refusal takes effect at once).
+    ``cut``: in forward mode, a predicate on the first bytes a client sends; when it holds, the connection is closed
+    without an answer instead of forwarded (a command lost on its way). ``accepted`` counts the connections
+    accepted, per mode, and ``cut_count`` the connections cut.
+    """
+
+    MODES = ("forward", "reset", "stall", "refuse")
+
+    def __init__(self, target, port=None, cut=None):
+        from .net import free_port
+        self.target = tuple(target)
+        self.port = port or free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        self.mode = "forward"
+        self.accepted = dict((mode, 0) for mode in self.MODES)
+        self.cut = cut
+        self.cut_count = 0
+        self._listener = None
+        self._thread = None
+        self._open = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def start(self):
+        self._listen()
+        return self
+
+    def _listen(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.05)
+        self._listener = listener
+        self._thread = threading.Thread(target=self._accept_loop, args=(listener,), name="fault-proxy", daemon=True)
+        self._thread.start()
+
+    def _close_listener(self):
+        if self._listener is not None:
+            self._listener.close()
+            self._thread.join(5)
+            self._listener = None
+
+    def set_mode(self, mode):
+        if mode not in self.MODES:
+            raise ValueError("unknown mode %r" % (mode,))
+        if mode == "refuse":
+            self._close_listener()
+        elif self._listener is None:
+            self._listen()
+        self.mode = mode
+        self._cut()
+
+    def _cut(self):
+        with self._lock:
+            conns, self._open = self._open, []
+        for conn in conns:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _track(self, *conns):
+        with self._lock:
+            self._open.extend(conns)
+
+    def _accept_loop(self, listener):
+        while not self._stop.is_set():
+            try:
+                conn = listener.accept()[0]
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            mode = self.mode
+            self.accepted[mode] += 1
+            if mode == "reset":
+                conn.close()
+            elif mode == "stall":
+                self._track(conn)
+                threading.Thread(target=self._swallow, args=(conn,), daemon=True).start()
+            else:
+                self._track(conn)
+                threading.Thread(target=self._forward, args=(conn,), daemon=True).start()
+
+    def _forward(self, conn):
+        first = b""
+        if self.cut is not None:
+            conn.settimeout(5)
+            try:
+                first = conn.recv(65536)
+            except OSError:
+                first = b""
+            conn.settimeout(None)
+            if self.cut(first):
+                self.cut_count += 1
+                conn.close()
+                return
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+            if first:
+                upstream.sendall(first)
+        except OSError:
+            conn.close()
+            return
+        self._track(upstream)
+        threading.Thread(target=self._pump, args=(upstream, conn), daemon=True).start()
+        self._pump(conn, upstream)
+
+    def _swallow(self, conn):
+        conn.settimeout(1.0)
+        deadline = time.monotonic() + 300
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                if not conn.recv(65536):
+                    return
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        self._stop.set()
+        self._close_listener()
+        self._cut()
+
+
+def in_rotation(status):
+    """Whether a show stat server status takes traffic: UP (also while going down, "UP 1/2") or no check."""
+    return status == "no check" or status.split(" ")[0] == "UP"
+
+
+class StateSampler:
+    """Reads, every ``period`` seconds in a thread, the show stat status of ``servers`` of ``backend`` on each
+    runtime socket of ``sockets`` (unix paths or (host, port)), with its own client. ``samples`` holds
+    (monotonic time, socket index, {server: status}), the dict None when the socket did not answer.
+    Bounded by ``max_seconds``."""
+
+    def __init__(self, sockets, backend, servers, period=0.05, max_seconds=120):
+        self.sockets = list(sockets)
+        self.backend = backend
+        self.servers = tuple(servers)
+        self.period = period
+        self.max_seconds = max_seconds
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = None
+
+    def read(self, index):
+        rows = {}
+        text = runtime_command(self.sockets[index], "show stat", timeout=2.0)
+        for line in text.splitlines():
+            fields = line.split(",")
+            if len(fields) > 17 and fields[0] == self.backend and fields[1] in self.servers:
+                rows[fields[1]] = fields[17]
+        return rows
+
+    def _run(self):
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            for index in range(len(self.sockets)):
+                try:
+                    rows = self.read(index)
+                except OSError:
+                    rows = None
+                self.samples.append((time.monotonic(), index, rows))
+            self._stop.wait(self.period)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="state-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def none_in_rotation(self):
+        """The samples where a load balancer answered and none of the servers was in rotation."""
+        return [s for s in self.samples if s[2] is not None and not any(in_rotation(v) for v in s[2].values())]
+
+    def seen(self, index, server):
+        """Every status seen for ``server`` on socket ``index``, in order, repeats folded."""
+        found = []
+        for _t, where, rows in self.samples:
+            if where == index and rows is not None and rows.get(server) and (not found or found[-1] != rows[server]):
+                found.append(rows[server])
+        return found

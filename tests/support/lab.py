@@ -12,6 +12,7 @@ import pytest
 
 from bench.loadgen import LoadGenerator
 from bench.loadgen import under_load as _under_load
+from tests.support import secrets
 from tests.support.ansible import run_playbook
 from tests.support.haproxy import HAProxyProcess, render_config, runtime_command
 from tests.support.net import free_port
@@ -65,7 +66,7 @@ class Lab:
                 health=dict(url="http://127.0.0.1:%d/health" % port))))
         args = dict(app=self.app, image="%s:%s" % (IMAGE, version), state_dir=self.state_dir, units=units,
                     container=dict(stop_timeout=5, health=dict(interval=0.2, retries=40)),
-                    secret_env={"APP_TOKEN": "s3cr3t-rollout-token"},
+                    secret_env={"APP_TOKEN": secrets.LAB_SECRET_ENV},
                     load_balancers=[dict(socket=lb["endpoint"]) for lb in self.lbs],
                     drain_timeout=20, up_timeout=20, lock_timeout=5)
         if self.docker_host:

@@ -23,12 +23,15 @@ IMAGE = "baton-demo/app"
 
 
 class Site:
-    def __init__(self, workdir, app_hosts=("app1",), staging_hosts=(), extra_vars=None):
+    def __init__(self, workdir, app_hosts=("app1",), staging_hosts=(), extra_vars=None, load_balancers=1):
+        """``load_balancers``: how many HAProxy instances (lb0, lb1, ...: each its own config, socket and frontend
+        port) every application host's rollout drives; the first is ``frontend_port``/``socket``/``pid_file``."""
         self.workdir = str(workdir)
         self.app = "it%s" % uuid.uuid4().hex[:8]
-        self.frontend_port = free_port()
-        self.socket = os.path.join(self.workdir, "run", "haproxy.sock")
-        self.pid_file = os.path.join(self.workdir, "run", "haproxy.pid")
+        self.frontend_ports = [free_port() for _ in range(load_balancers)]
+        self.sockets = [os.path.join(self.workdir, "run", "haproxy%s.sock" % self._suffix(i)) for i in range(load_balancers)]
+        self.pid_files = [os.path.join(self.workdir, "run", "haproxy%s.pid" % self._suffix(i)) for i in range(load_balancers)]
+        self.frontend_port, self.socket, self.pid_file = self.frontend_ports[0], self.sockets[0], self.pid_files[0]
         self.state_dir = os.path.join(self.workdir, "state")
         self.hosts = {}
         for name in list(staging_hosts) + list(app_hosts):
@@ -38,6 +41,10 @@ class Site:
         self.production = list(app_hosts)
         self.extra_vars = dict(extra_vars or {})
         self.docker = docker.from_env()
+
+    @staticmethod
+    def _suffix(index):
+        return "" if index == 0 else str(index)
 
     # -- inventory --------------------------------------------------------------------------
     def host_vars(self, name):
@@ -75,10 +82,21 @@ class Site:
         }
         staging = {n: self.host_vars(n) for n in self.staging}
         production = {n: self.host_vars(n) for n in self.production}
+        lbs = {"lb": {}}
+        if len(self.sockets) > 1:
+            common["rollout_load_balancers"] = [{"socket": path} for path in self.sockets]
+            lbs = {}
+            for index, port in enumerate(self.frontend_ports):
+                suffix = self._suffix(index)
+                lbs["lb%d" % index] = {
+                    "haproxy_config_path": os.path.join(self.workdir, "etc", "haproxy%s.cfg" % suffix),
+                    "haproxy_state_file": os.path.join(self.workdir, "lib", "server-state%s" % suffix),
+                    "haproxy_pid_file": self.pid_files[index], "haproxy_socket_path": self.sockets[index],
+                    "haproxy_apps": [dict(common["haproxy_apps"][0], bind="127.0.0.1:%d" % port)]}
         return {"all": {
             "vars": common,
             "children": {
-                "lb": {"hosts": {"lb": {}}},
+                "lb": {"hosts": lbs},
                 "app": {"children": {"staging": {"hosts": staging}, "production": {"hosts": production}}},
             }}}
 
@@ -90,7 +108,7 @@ class Site:
                             inventory=inventory or self.inventory(), check=check, diff=diff, **kwargs)
 
     def setup_lb(self):
-        ensure_ports_free([self.frontend_port])
+        ensure_ports_free(self.frontend_ports)
         run = self.playbook("lb.yml")
         assert run.rc == 0, run.output[-3000:]
         return run
@@ -119,20 +137,23 @@ class Site:
     def frontend_version(self):
         return self.version_on(self.frontend_port)
 
-    def server_stats(self):
-        """show stat rows of this site's backend, by server name, read with an independent client."""
-        text = runtime_command(self.socket, "show stat")
+    def server_stats(self, socket=None):
+        """show stat rows of this site's backend, by server name, read with an independent client (from the first
+        load balancer, or the one at ``socket``)."""
+        text = runtime_command(socket or self.socket, "show stat")
         rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
         return {r["svname"]: r for r in rows if r["pxname"] == self.app and r["svname"] != "BACKEND"}
 
     def wait_all_up(self, timeout=20):
+        """Wait until every server is UP on every load balancer; return the first one's stats."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            stats = self.server_stats()
-            if all(s["status"] == "UP" for n, s in stats.items() if n != "FRONTEND"):
-                return stats
+            views = [self.server_stats(socket) for socket in self.sockets]
+            if all(s["status"] == "UP" for stats in views for n, s in stats.items() if n != "FRONTEND"):
+                return views[0]
             time.sleep(0.2)
-        raise AssertionError("servers not all UP: %s" % {n: s["status"] for n, s in self.server_stats().items()})
+        raise AssertionError("servers not all UP: %s" % [{n: s["status"] for n, s in self.server_stats(socket).items()}
+                                                         for socket in self.sockets])
 
     def containers(self):
         return self.docker.containers.list(all=True, filters={"label": "baton.site=%s" % self.app})
@@ -145,16 +166,17 @@ class Site:
 
     # -- teardown -----------------------------------------------------------------------------
     def teardown(self):
-        try:
-            pid = int(open(self.pid_file).read().split()[0])
-            if os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("haproxy"):
-                os.kill(pid, signal.SIGTERM)
-                for _attempt in range(50):
-                    if not os.path.exists("/proc/%d" % pid):
-                        break
-                    time.sleep(0.1)
-        except (OSError, ValueError, IndexError):
-            pass
+        for pid_file in self.pid_files:
+            try:
+                pid = int(open(pid_file).read().split()[0])
+                if os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("haproxy"):
+                    os.kill(pid, signal.SIGTERM)
+                    for _attempt in range(50):
+                        if not os.path.exists("/proc/%d" % pid):
+                            break
+                        time.sleep(0.1)
+            except (OSError, ValueError, IndexError):
+                pass
         for container in self.containers():
             container.remove(force=True)
         for name in list(self.hosts):
@@ -167,5 +189,6 @@ class Site:
 
 
 def under_load(site, action):
-    """``action()`` under 4 connections of paced load through the site's HAProxy: (its outcome, the load summary)."""
-    return _under_load(["http://127.0.0.1:%d/" % site.frontend_port], action)
+    """``action()`` under 4 connections of paced load through each of the site's HAProxy instances: (its outcome, the
+    load summary)."""
+    return _under_load(["http://127.0.0.1:%d/" % port for port in site.frontend_ports], action)

@@ -13,6 +13,7 @@ import uuid
 
 import docker
 
+from . import secrets
 from .ansible import ROOT, run_playbook
 from .net import free_port
 
@@ -20,7 +21,7 @@ PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
 APP_IMAGE = "baton-stack/app"
 ODD_VALUE = "it's \"quoted\" 100% $(touch /tmp/pwned) `id` ${HOME}\nsecond line  "
 DATABASE = {"adapter": "postgresql", "database": "amazing", "host": "db.internal", "port": 5432,
-            "username": "amazing", "password": "pw-\"q\" $(x) %s 5ecr3t-%s" % ("%", uuid.uuid4().hex[:8])}
+            "username": "amazing", "password": secrets.DB_PASSWORD}
 
 
 class StackSite:

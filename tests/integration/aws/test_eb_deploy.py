@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.aws.conftest import REGION, failed
 from tests.support.ansible import run_playbook
+from tests.support import secrets
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:%s"
 
@@ -145,7 +146,7 @@ def test_busy_environment_is_waited_for_before_the_update(aws, aws_env, eb_app, 
 @pytest.mark.parametrize("where", ["parameters", "environment"])
 def test_credentials_never_in_output(aws, aws_env, eb_app, tmp_path, where):
     eb_app()
-    secret = "eb-SeCrEt-0b4d5a3e-never-print-me"
+    secret = secrets.AWS_SECRET_KEY
     extra = {}
     env = dict(aws_env)
     if where == "parameters":

@@ -9,6 +9,7 @@ import zipfile
 
 from tests.integration.aws.conftest import failed, run_verbose
 from tests.support.ansible import run_module
+from tests.support import secrets
 
 MODULE = "baton.docker.eb_dockerrun"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:git_cf7edb2"
@@ -57,7 +58,7 @@ def test_diff_shows_the_new_tag(tmp_path):
 
 
 def test_v2_env_values_stay_out_of_the_output(tmp_path):
-    secret = "db-pa55-9f8e7d-not-for-logs"
+    secret = secrets.DB_PASSWORD
     containers = [
         dict(name="app", image=IMAGE, memory=256, env=dict(DATABASE_PASSWORD=secret, APP_PORT=8000)),
         dict(name="proxy", image="nginx:1.25", memory=64, ports=[dict(host_port=80, container_port=80)],

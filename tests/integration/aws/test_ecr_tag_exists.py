@@ -10,6 +10,7 @@ import json
 
 from tests.integration.aws.conftest import REGION, failed, run_verbose
 from tests.support.ansible import run_module
+from tests.support import secrets
 
 MODULE = "baton.docker.ecr_tag_exists"
 
@@ -88,7 +89,7 @@ def test_check_mode(aws, aws_env, ecr_image):
 
 def test_credentials_never_in_output(aws, aws_env, ecr_image):
     ecr_image("web", "git_cf7edb2")
-    secret, token = "SeCrEt-4c1d-never-print-me", "ToKeN-88e0-never-print-me"
+    secret, token = secrets.AWS_SECRET_KEY, secrets.AWS_SESSION_TOKEN
     result, run = run_verbose(MODULE, args(aws, access_key="AKIDBATONTEST", secret_key=secret, session_token=token,
                                            tag="git_0000000", fail_if_missing=True), env=aws_env)
     assert failed(run)  # a failure path prints the most

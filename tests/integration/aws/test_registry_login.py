@@ -20,9 +20,10 @@ import pytest
 from tests.integration.aws.conftest import REGION, failed, run_verbose
 from tests.support.ansible import run_module
 from tests.support.registry import Registry
+from tests.support import secrets
 
 MODULE = "baton.docker.registry_login"
-ECR_USER, ECR_PASSWORD = "AWS", "123456789012-auth-token"
+ECR_USER, ECR_PASSWORD = "AWS", secrets.runtime("ecr_password", secrets.MOTO_ECR_PASSWORD)
 
 
 @pytest.fixture(scope="module")
