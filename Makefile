@@ -55,7 +55,7 @@ collection: bootstrap
 
 test: images
 	@bash scripts/stage.sh ee bash scripts/build_ee.sh
-	@bash scripts/stage.sh pytest $(PY) -m pytest -q tests/unit tests/integration tests/faults tests/audit $(PYTEST_ARGS)
+	@bash scripts/stage.sh pytest $(PY) -m pytest -q --durations=30 tests/unit tests/integration tests/faults tests/fuzz tests/audit $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 	@bash scripts/stage.sh sanity bash scripts/sanity.sh
 	@bash scripts/stage.sh lint bash scripts/lint.sh

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 APT_PACKAGES=(docker.io haproxy debootstrap busybox-static wrk docker-registry
-              apache2-utils logrotate cron python3-venv rsync git shellcheck procps)
+              apache2-utils logrotate cron python3-venv rsync git shellcheck procps
+              iproute2 e2fsprogs mount)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -80,7 +80,7 @@ def _comm(pid):
 
 
 def _descends_from(pid, ancestor):
-    for _ in range(64):
+    for _attempt in range(64):
         if pid == ancestor:
             return True
         if pid <= 1:

@@ -63,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
         if BROKEN:
             self._send(500, "broken build %s\n" % VERSION)
             return
-        path, _, query = self.path.partition("?")
+        path, _sep, query = self.path.partition("?")
         if path == "/health":
             since = LISTENING_SINCE[0]
             if UNHEALTHY_AFTER and since is not None and time.monotonic() - since >= UNHEALTHY_AFTER:
@@ -85,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         """A long-lived response (no Content-Length, ends when the connection closes)."""
         seconds = 30.0
         for part in query.split("&"):
-            key, _, value = part.partition("=")
+            key, _sep, value = part.partition("=")
             if key == "seconds" and value:
                 seconds = min(float(value), 300.0)
         self.send_response(200)

@@ -31,12 +31,14 @@ try:
     import boto3
     from botocore.config import Config
     from botocore import exceptions as botocore_errors
+    from botocore.parsers import ResponseParserError
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by require_boto3()
     boto3 = None
     Config = None
     botocore_errors = None
+    ResponseParserError = None
     HAS_BOTO3 = False
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
@@ -165,6 +167,9 @@ class AwsClient(object):
         self.sleep = time.sleep if sleep is None else sleep
         self.retries = 0
         self._clients = {}
+        if bool(access_key) != bool(secret_key):
+            # required_together lets an explicit null through; botocore then fails deep inside request signing.
+            raise AwsError("access_key and secret_key must be given together")
         try:
             self.session = boto3.session.Session(
                 profile_name=profile or None, aws_access_key_id=access_key or None,
@@ -232,6 +237,10 @@ class AwsClient(object):
                 raise AwsError("invalid request to AWS %s %s: %s" % (service, operation, exc))
             except botocore_errors.BotoCoreError as exc:
                 raise AwsError("AWS %s %s failed: %s" % (service, operation, exc))
+            except (ResponseParserError, KeyError) as exc:
+                # Not BotoCoreErrors: an endpoint (a proxy, a stand-in) answered something other than AWS's format, or
+                # an answer without the element the operation's result is read from.
+                raise AwsError("AWS %s %s: the endpoint's answer is not an AWS answer: %s" % (service, operation, exc))
 
     def _backoff(self, delay):
         self.retries += 1

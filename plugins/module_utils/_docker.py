@@ -87,7 +87,7 @@ def connect(docker_host=DEFAULT_DOCKER_HOST, api_timeout=60):
         client = docker.DockerClient(base_url=docker_host, timeout=api_timeout)
         client.ping()
     except Exception as exc:  # the SDK raises several unrelated types here
-        raise DockerClientError("cannot reach the Docker engine at %s: %s" % (docker_host, exc))
+        raise DockerClientError("docker_host: cannot reach the Docker engine at %s: %s" % (docker_host, exc))
     _CONNECTED["host"] = docker_host
     return client
 

@@ -452,6 +452,8 @@ class Rollout(object):
         swap = self.swaps.get(unit["name"]) or unit.get("planned") or {}
         summary = unit_summary(dict(swap, slot=unit["name"]))
         summary["action"] = swap.get("action", "none")
+        if not self.check_mode and unit["name"] not in self.swaps and summary["action"] != "none":
+            summary["action"] = "not reached"  # planned, but the rollout stopped before this unit
         summary["server"] = unit["server"]
         if unit["name"] in self.shutdowns:
             summary["sessions_shut_down"] = self.shutdowns[unit["name"]]

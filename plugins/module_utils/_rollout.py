@@ -244,6 +244,8 @@ def summary_lines(units, timeline, restored=(), check_mode=False):
         name, action = unit["slot"], unit.get("action", "none")
         if action == "none":
             line = "%s: unchanged" % name
+        elif action == "not reached":
+            line = "%s: not reached, the rollout stopped before it (still %s)" % (name, unit["old"])
         elif action == "remove":
             line = "%s: %s (%s)" % (name, "would be removed" if check_mode else "removed", unit["old"])
         elif check_mode:

@@ -155,6 +155,8 @@ containers:
       mounts: []
 """
 
+import re  # noqa: E402 (imports follow the documentation)
+
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
@@ -188,6 +190,10 @@ def main():
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_docker(module)
+    name = module.params["name"]
+    if name and not re.match(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
+        # The engine reads a name such as "/" or "" as another endpoint (a list of all containers).
+        module.fail_json(msg="name: %r is not a valid container name" % name, changed=False, containers=[])
     try:
         result = container_info(module.params)
     except (ParamError, DockerClientError) as exc:

@@ -241,7 +241,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     data_container_mounts, data_labels, data_path_drift, ensure_image, get_container, get_volume,
     normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume, volume_option_drift,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module
+from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, run_docker_module
 
 
 class DataVolume(object):
@@ -437,6 +437,10 @@ class DataVolumes(object):
         self.result = dict(changed=False) if self.params["name"] is None else dict(changed=False, name=self.params["name"])
 
     def entries(self):
+        for index, entry in enumerate(self.params["data_volumes"] or [self.params]):
+            if entry["name"] and not CONTAINER_NAME.match(entry["name"]):
+                where = "data_volumes[%d].name" % index if self.params["data_volumes"] else "name"
+                raise DockerClientError("%s: %r is not a valid container or volume name" % (where, entry["name"]))
         if self.params["data_volumes"] is None:
             paths = normalize_data_paths(self.params["volumes"])
             check_image(self.params, paths)

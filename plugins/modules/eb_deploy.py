@@ -212,6 +212,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baton.docker.plugins.module_utils._module import nul_error
 from ansible_collections.baton.docker.plugins.module_utils._aws import (
     AWS_COMMON_ARGS, AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, AwsClient, AwsError, bundle_key,
     deploy_progress, event_records, format_events, object_holds, plan_environment, ready_for_update,
@@ -395,6 +396,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, required_together=AWS_REQUIRED_TOGETHER,
                            mutually_exclusive=AWS_MUTUALLY_EXCLUSIVE, supports_check_mode=True)
     require_boto3(module)
+    if nul_error(module.params):
+        module.fail_json(msg=nul_error(module.params))
     base = dict(application=module.params["application"], environment=module.params["environment"],
                 version_label=module.params["version_label"])
     deployer = None

@@ -246,6 +246,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
 from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
@@ -272,13 +273,16 @@ class BackendServer(object):
     def validate(self):
         """Constraints the argument spec cannot express; None or an error message."""
         params = self.params
+        if nul_error(params):
+            return nul_error(params)
         if params["weight"] is not None and not 0 <= params["weight"] <= 256:
             return "weight must be between 0 and 256, got %d" % params["weight"]
         if params["drain"] and params["state"] == "ready":
             return "drain=true is for state=maint (or drain): it cannot be combined with state=ready"
         for name in ("wait_timeout", "wait_interval", "socket_timeout"):
-            if params[name] <= 0:
-                return "%s must be a positive number of seconds, got %s" % (name, params[name])
+            error = seconds_error(name, params[name])
+            if error:
+                return error
         return None
 
     def run(self):

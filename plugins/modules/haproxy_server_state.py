@@ -70,6 +70,7 @@ servers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
 from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
@@ -83,6 +84,9 @@ def main():
     argument_spec.update(HAPROXY_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     path = module.params["path"]
+    error = nul_error(module.params) or seconds_error("socket_timeout", module.params["socket_timeout"])
+    if error:
+        module.fail_json(msg=error)
     try:
         runtime = HAProxyRuntime(module.params["socket"], timeout=module.params["socket_timeout"])
         text = runtime.servers_state_text()

@@ -150,6 +150,9 @@ def credentials(module):
     if not params["ecr"]:
         if params["registry_id"]:
             raise LoginError("registry_id: only used with ecr=true")
+        for name in ("registry", "username", "password"):
+            if not params[name]:
+                raise LoginError("%s: required when ecr is false" % name)
         return registry_host(params["registry"]), params["username"], params["password"], {}
     for name in ("username", "password"):
         if params[name] is not None:

@@ -163,6 +163,9 @@ def run(module):
                                      % (params["path"], (old.get("current") or {}).get("version")))
         return dict(changed=False, record=old, previous=(old or {}).get("previous"))
 
+    if not params["release"] or not params["app"]:
+        # required_if lets an explicit null through.
+        raise ReleaseRecordError("release and app are required when state is present")
     release = dict(params["release"])
     release["deployed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])

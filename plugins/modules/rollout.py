@@ -259,6 +259,7 @@ units:
   description:
     - Per unit (and per container to remove, with the action V(remove)), its container action and the old and new
       image.
+    - The action V(not reached) marks a unit the rollout planned to change but stopped before.
     - C(sessions_shut_down) (count, after_seconds, where) when sessions outlived the drain and were shut down;
       C(killed_at_stop_timeout) (seconds) when the old container ignored its stop signal.
   returned: always
@@ -311,8 +312,10 @@ lock_waited:
   type: float
 """
 
+import os  # noqa: E402
+
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module, seconds_error  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 
@@ -356,7 +359,19 @@ def main():
         history_size=dict(type="int", default=10),
     )
     argument_spec.update(PULL_ARGS)
-    run_docker_module(argument_spec, Rollout, (ParamError, DockerClientError, RolloutFailed))
+    run_docker_module(argument_spec, Rollout, (ParamError, DockerClientError, RolloutFailed), validate=validate)
+
+
+def validate(params):
+    """Timeouts the socket layer cannot take (infinite, NaN, beyond time_t) are refused before anything runs."""
+    for index, balancer in enumerate(params["load_balancers"] or []):
+        error = seconds_error("load_balancers[%d].timeout" % index, balancer["timeout"])
+        if error:
+            return error
+    if not os.path.isabs(params["state_dir"] or ""):
+        # A relative directory would be made wherever the module happens to run.
+        return "state_dir: %r is not an absolute path" % (params["state_dir"],)
+    return None
 
 
 if __name__ == "__main__":

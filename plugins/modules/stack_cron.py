@@ -193,6 +193,9 @@ class StackCron(object):
     def crons(self):
         crons = cron_runs(self.params["containers"])
         for index, cron in enumerate(crons):
+            if not isinstance(cron.get("cron", {}), dict):
+                raise CronError("containers: cron entry %s: cron must be a dict of %s"
+                                % (cron.get("name") or "#%d" % index, ", ".join(CRON_FIELDS)))
             missing = [key for key in ("name", "entry", "image", "cron") if not cron.get(key)]
             missing += ["cron.%s" % field for field in CRON_FIELDS
                         if isinstance(cron.get("cron"), dict) and cron["cron"].get(field) in (None, "")]

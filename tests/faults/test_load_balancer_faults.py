@@ -262,8 +262,8 @@ def test_haproxy_restarted_in_the_middle_of_a_drain(lab):
     container is touched, naming the load balancer. The restarted HAProxy starts with every server ready. Requests
     through the stopped HAProxy's frontend fail (connection refused, and the keep-alive connections it cut): those
     are the only failures allowed, all through that frontend, all inside the restart window. The rollout puts the
-    master back in rotation on the second load balancer, which answers; the journal keeps the first for the next run. Measured: 240-579 failed of 1182-1512 through the
-    restarted load balancer (refused, plus 3 cut keep-alive connections, all in its restart window of 1.2-4 s
+    master back in rotation on the second load balancer, which answers; the journal keeps the first for the next run.
+    Measured: 240-579 failed of 1182-1512 through the restarted load balancer (refused, plus 3 cut keep-alive connections, all in its restart window of 1.2-4 s
     depending on the machine's load), 0 of 1115-1227 through the other; rollout 14-20 s, test 51-59 s."""
     flab = deployed(lab)
     lb0 = lab.lbs[0]
@@ -338,7 +338,13 @@ def test_runtime_api_unreachable_mid_rollout(tmp_path, kind):
         when = (0, 1)
         if kind == "unix-socket-removed":
             flab = deployed(lab)
-            broken, fault, repair = 0, lambda: _unreachable_unix(flab), lambda: _repair_unix(flab)
+            broken = 0
+
+            def fault():
+                _unreachable_unix(flab)
+
+            def repair():
+                _repair_unix(flab)
         else:
             host, port = lab.lbs[1]["endpoint"].split(":")
             proxy = FaultProxy((host, int(port))).start()
@@ -347,13 +353,19 @@ def test_runtime_api_unreachable_mid_rollout(tmp_path, kind):
                 cert, key, _pem = ca.issue("app-host", "clientAuth")
                 tls = {1: dict(ca_file=ca.ca, cert_file=cert, key_file=key)}
             flab = deployed(lab, endpoints=[lab.lbs[0]["endpoint"], proxy.address], tls=tls)
-            broken, repair = 1, lambda: proxy.set_mode("forward")
+            broken = 1
+            mode = {"drain-command-cut": None, "tcp-refused": "refuse"}.get(kind, "reset")
+
+            def repair():
+                proxy.set_mode("forward")
+
+            def fault():
+                if mode:
+                    proxy.set_mode(mode)
+
             if kind == "drain-command-cut":
                 proxy.cut = _is_drain_command
-                when, fault = (0,), lambda: None
-            else:
-                mode = "refuse" if kind == "tcp-refused" else "reset"
-                fault = lambda: proxy.set_mode(mode)  # noqa: E731
+                when = (0,)
         endpoint = flab.endpoints[broken]
         # drain-command-cut: the fault is in the proxy itself; the master may be back to ready on the first load
         # balancer before the injector sees its DRAIN there.

@@ -62,7 +62,7 @@ def settled(site, timeout=10):
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("kill", range(3))
+@pytest.mark.parametrize("kill", range(2))
 def test_playbook_killed_at_a_random_moment_then_the_next_run_converges(site, tmp_path, kill):
     rng = random.Random(SEED * 10 + kill)
     version = "v2" if site.version == "v1" else "v1"
@@ -97,6 +97,7 @@ def test_playbook_killed_at_a_random_moment_then_the_next_run_converges(site, tm
         for load in loads:
             load.stop()
     summary = LoadGenerator.summary([r for load in loads for r in load.window()])
+    print("fault matrix | ansible-playbook killed after %.2f s | failed %d / %d" % (delay, summary["failed"], summary["total"]))
     assert summary["failed"] == 0 and summary["total"] > 300, (delay, summary)
     site.version = version
     for host in HOSTS:

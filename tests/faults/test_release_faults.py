@@ -18,6 +18,12 @@ from tests.support.lab import RotationWatch, under_load
 HEALTH = dict(interval=0.2, retries=40)
 
 
+def measured(fault, load, result):
+    """One line of the fault matrix's figures (shown with pytest -s)."""
+    print("fault matrix | %s | failed %d / %d | %s" % (fault, load["failed"], load["total"], "; ".join(
+        result.get("summary") or [result.get("msg", "")[:160]])))
+
+
 def converges(lab, version):
     """The next run, without the fault, brings both slots to ``version`` with every server UP and nothing aside."""
     result, run = lab.rollout(version)
@@ -42,11 +48,13 @@ def test_release_healthy_then_failing_is_caught_by_the_settle_period(lab_deploye
     container = dict(stop_timeout=5, env=env, restart_policy="unless-stopped", health=dict(HEALTH, settle=4))
     with RotationWatch(lab) as watch:
         (result, run), load = under_load(lab, lambda: lab.rollout("v2", container=container))
+    measured("release %s after turning healthy" % fault, load, result)
     assert run.rc != 0
     assert "within the settle period of 4.0s" in result["msg"] and "rolled back" in result["msg"].lower(), result["msg"]
     assert load["failed"] == 0 and load["total"] > 200, load
     assert watch.samples > 20 and watch.gaps == [], watch.gaps
     assert lab.version("master") == "v1" and lab.container("backup").id == backup_id
+    assert result["summary"][1].startswith(lab.slot("backup") + ": not reached"), result["summary"]
     converges(lab, "v2")
 
 
@@ -72,6 +80,7 @@ def test_old_container_ignoring_sigterm_is_killed_at_its_stop_timeout_after_the_
     lab.wait_all_up()
     with RotationWatch(lab) as watch:
         (result, run), load = under_load(lab, lambda: lab.rollout("v2", container=container))
+    measured("old container ignores SIGTERM", load, result)
     assert run.rc == 0, run.output[-4000:]
     assert load["failed"] == 0 and load["total"] > 200, (load, watch.gaps[:5], result["timeline"])
     assert watch.gaps == []
@@ -89,6 +98,7 @@ def test_release_slower_to_start_than_its_health_bound_is_rolled_back(lab_deploy
     container = dict(stop_timeout=5, env={"APP_STARTUP_DELAY": "20"}, health=dict(interval=0.2, retries=10))
     with RotationWatch(lab) as watch:
         (result, run), load = under_load(lab, lambda: lab.rollout("v2", container=container))
+    measured("release slower to start than its health bound", load, result)
     assert run.rc != 0
     assert "did not answer HTTP 200 in 10 probe(s) 0.2s apart" in result["msg"], result["msg"]
     assert "It is back in rotation" in result["msg"], result["msg"]
@@ -132,7 +142,7 @@ def test_long_lived_connections_are_drained_then_shut_down_and_reported(lab_depl
     engine shuts the 4 remaining sessions down (HAProxy's shutdown sessions) and reports them: count 4, after about
     3 s, in the unit's result, the summary and a warning. The paced load loses nothing."""
     lab = lab_deployed
-    streams = [Stream(lb["frontend"]) for lb in lab.lbs for _ in range(2)]
+    streams = [Stream(lb["frontend"]) for lb in lab.lbs for _copy in range(2)]
     for stream in streams:
         stream.start()
     for stream in streams:
@@ -140,6 +150,7 @@ def test_long_lived_connections_are_drained_then_shut_down_and_reported(lab_depl
     began = time.monotonic()
     with RotationWatch(lab) as watch:
         (result, run), load = under_load(lab, lambda: lab.rollout("v2", drain_timeout=3))
+    measured("long-lived connections outlive the drain", load, result)
     assert run.rc == 0, run.output[-4000:]
     assert load["failed"] == 0 and load["total"] > 200, load
     assert watch.gaps == []

@@ -2,8 +2,13 @@
 
 import pytest
 
-from tests.support.lab import lab, lab_deployed  # noqa: F401 (fixtures of the module-level rollout lab)
+from tests.support import lab as _lab
 from tests.support.site import Site
+
+
+# The module-level rollout lab's fixtures (tests/support/lab.py).
+lab = _lab.lab
+lab_deployed = _lab.lab_deployed
 
 
 @pytest.fixture

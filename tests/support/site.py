@@ -28,7 +28,7 @@ class Site:
         port) every application host's rollout drives; the first is ``frontend_port``/``socket``/``pid_file``."""
         self.workdir = str(workdir)
         self.app = "it%s" % uuid.uuid4().hex[:8]
-        self.frontend_ports = [free_port() for _ in range(load_balancers)]
+        self.frontend_ports = [free_port() for _index in range(load_balancers)]
         self.sockets = [os.path.join(self.workdir, "run", "haproxy%s.sock" % self._suffix(i)) for i in range(load_balancers)]
         self.pid_files = [os.path.join(self.workdir, "run", "haproxy%s.pid" % self._suffix(i)) for i in range(load_balancers)]
         self.frontend_port, self.socket, self.pid_file = self.frontend_ports[0], self.sockets[0], self.pid_files[0]

@@ -214,6 +214,8 @@ def test_summary_lines_report_sessions_shut_down_and_a_killed_old_container():
         "drain were shut down; the old container ignored its stop signal and was killed after 10.1 s"]
     assert unit_summary(dict(slot="m", killed_at_stop_timeout=2.0))["killed_at_stop_timeout"] == 2.0
     assert "killed_at_stop_timeout" not in unit_summary(dict(slot="m"))
+    stopped = dict(slot="b", action="not reached", old="app:v1", new="app:v2", seconds_to_healthy=None, rolled_back=False)
+    assert summary_lines([stopped], []) == ["b: not reached, the rollout stopped before it (still app:v1)"]
 
 
 def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
