@@ -123,21 +123,27 @@ class LoadGenerator:
         }
 
 
+def run_with(loads, action, settle=1.0, after=0.5):
+    """Start ``loads``, let them run ``settle`` seconds, run ``action()``, let them run ``after`` seconds more, stop
+    them; return what ``action`` returned. Their records stay in the loads."""
+    for load in loads:
+        load.start()
+    time.sleep(settle)
+    try:
+        return action()
+    finally:
+        time.sleep(after)
+        for load in loads:
+            load.stop()
+
+
 def under_load(urls, action, connections=4, settle=1.0, after=0.5):
     """Run ``action()`` under paced load spread over ``urls`` (``connections`` per URL), ``settle`` seconds of load
     before it and ``after`` seconds after. Returns (what action returned, summary of every request: total, failed,
     failures, p50_ms, p99_ms, and bodies, the count of answers per version)."""
     loads = [LoadGenerator(url, connections=connections, period=0.02, max_seconds=240, max_requests=100000)
              for url in urls]
-    for load in loads:
-        load.start()
-    time.sleep(settle)
-    try:
-        outcome = action()
-    finally:
-        time.sleep(after)
-        for load in loads:
-            load.stop()
+    outcome = run_with(loads, action, settle, after)
     summary = LoadGenerator.summary([r for load in loads for r in load.window()])
     summary["bodies"] = {}
     for load in loads:

@@ -249,9 +249,10 @@ def test_every_planted_value_was_used_by_the_suites(suites_ran):
     uses = secrets.uses()
     unused = [name for name in planted_names() if not uses.get(name)]
     assert not unused, "planted values no test used (the audit of them would prove nothing): %s" % unused
-    assert set(planted_names()) >= {"registry_password", "ecr_password", "db_password", "stack_db_password",
-                                    "secret_env", "lab_secret_env", "rollbar_token", "aws_secret_key",
-                                    "aws_session_token"}
+    # db_password is the stack's database password and the Dockerrun test's.
+    assert set(planted_names()) >= {"registry_password", "ecr_password", "db_password", "secret_env", "lab_secret_env",
+                                    "rollbar_token", "aws_secret_key", "aws_session_token",
+                                    "fault_registry_password", "fault_registry_wrong_password"}
 
 
 def test_no_planted_value_in_any_ansible_output(suites_ran):

@@ -16,7 +16,7 @@ import docker
 import pytest
 import requests
 
-from bench.loadgen import LoadGenerator
+from bench.loadgen import LoadGenerator, run_with
 from tests.support.ansible import run_playbook
 from tests.support.engine import DockerEngine
 from tests.support.lab import IMAGE, TASK, Lab
@@ -99,15 +99,7 @@ def under_load(lab, action, settle=0.5, after=0.5):
     """``action()`` under 3 connections of paced load through each load balancer (as tests.support.lab.under_load),
     keeping every request's start time; returns (what action returned, every request record, summary)."""
     loads = lab.load()
-    for load in loads:
-        load.start()
-    time.sleep(settle)
-    try:
-        outcome = action()
-    finally:
-        time.sleep(after)
-        for load in loads:
-            load.stop()
+    outcome = run_with(loads, action, settle, after)
     records = [r for load in loads for r in load.window()]
     return outcome, records, LoadGenerator.summary(records)
 
