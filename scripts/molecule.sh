@@ -22,6 +22,7 @@
 #   BATON_ANSIBLE_BUNDLE   version of the `ansible` package the collections are
 #                          taken from (scripts/bundled_collections.sh)
 #   MOLECULE_ARGS          extra arguments for `molecule test`, e.g. "--destroy never"
+#   MOLECULE_JOBS          scenarios run at the same time (default 2)
 #
 # Exit status: 0 when every scenario passed, non-zero otherwise.
 set -euo pipefail
@@ -77,26 +78,61 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   exit 2
 fi
 
+# Scenarios run MOLECULE_JOBS at a time (default 2: each is mostly waiting on its instance and on
+# Ansible's processes); each one's output is printed whole when it ends, in the order they end.
+jobs_max=${MOLECULE_JOBS:-2}
+logs=$(mktemp -d /tmp/baton-molecule-logs.XXXXXX)
+trap 'rm -rf "$ANSIBLE_HOME" "$logs"' EXIT
+run_scenario() {  # index base name label
+  local t0 rc
+  t0=$(date +%s)
+  set +e
+  # shellcheck disable=SC2086
+  (cd "$here/$2" && molecule test -s "$3" ${MOLECULE_ARGS:-}) >"$logs/$1.log" 2>&1
+  rc=$?
+  set -e
+  echo "$rc $(( $(date +%s) - t0 ))" >"$logs/$1.rc"
+}
+declare -A pending=()
+report() {  # index label: print a finished scenario's output and result
+  local rc t
+  read -r rc t <"$logs/$1.rc"
+  echo "molecule: === $2"
+  cat "$logs/$1.log"
+  if [ "$rc" -eq 0 ]; then
+    echo "molecule: $2 passed in ${t}s"
+  else
+    echo "molecule: $2 FAILED (exit $rc) in ${t}s"
+    failed+=("$2")
+  fi
+}
+collect() {  # report every scenario that has ended
+  local i
+  for i in "${!pending[@]}"; do
+    if [ -f "$logs/$i.rc" ]; then
+      report "$i" "${pending[$i]}"
+      unset "pending[$i]"
+    fi
+  done
+}
 failed=()
+index=0
 for entry in "${scenarios[@]}"; do
   base=${entry%%|*}
   name=${entry#*|}
   label=$name
   [ "$base" = . ] || label="$base:$name"
-  echo "molecule: === $label"
-  t0=$(date +%s)
-  set +e
-  # shellcheck disable=SC2086
-  (cd "$here/$base" && molecule test -s "$name" ${MOLECULE_ARGS:-})
-  rc=$?
-  set -e
-  t=$(( $(date +%s) - t0 ))
-  if [ "$rc" -eq 0 ]; then
-    echo "molecule: $label passed in ${t}s"
-  else
-    echo "molecule: $label FAILED (exit $rc) in ${t}s"
-    failed+=("$label")
-  fi
+  while [ "${#pending[@]}" -ge "$jobs_max" ]; do
+    wait -n || true
+    collect
+  done
+  pending[$index]=$label
+  run_scenario "$index" "$base" "$name" "$label" &
+  index=$((index + 1))
+done
+while [ "${#pending[@]}" -gt 0 ]; do
+  wait -n || true
+  collect
 done
 
 elapsed=$(( $(date +%s) - started ))
