@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - reported by require_docker()
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
-from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, parse_image_ref
+from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, parse_image_ref, registry_of
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -340,13 +340,6 @@ def pull_image(client, repository, tag=None, digest=None, auth=None):
     return attrs
 
 
-def _registry_host(repository):
-    first = repository.split("/", 1)[0]
-    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
-
-
 def _stream_pull(client, repository, tag, ref, auth_config):
     """Pull with the engine's progress stream read in a thread: an error in the stream is raised, and so is a stall.
 
@@ -378,7 +371,7 @@ def _stream_pull(client, repository, tag, ref, auth_config):
         if idle >= idle_limit:
             # The thread is left to the engine's own timeouts; the module's process ends with this error.
             raise DockerClientError("the engine reported no progress for %ss (api_timeout) pulling %s: the registry %s "
-                                    "does not answer" % (round(idle, 1), ref, _registry_host(repository)))
+                                    "does not answer" % (round(idle, 1), ref, registry_of(repository)))
     if state["error"]:
         raise DockerClientError(state["error"].strip())
 
@@ -635,8 +628,8 @@ def _check_still_running(state, first):
 
 
 def wait_until_healthy(client, container_id, mode, url=None, status=200, interval=1.0, timeout=2.0,
-                       retries=30, validate_certs=True, clock=time.monotonic, sleep=time.sleep):
-    """Wait until a started container proves healthy; return the seconds it took.
+                       retries=30, validate_certs=True, settle=0, clock=time.monotonic, sleep=time.sleep):
+    """Wait until a started container proves healthy; return the seconds it took, the settle period included.
 
     mode ``http``: GET url from this host every ``interval`` seconds until it
     answers ``status``; unhealthy after ``retries`` probes that did not.
@@ -645,8 +638,19 @@ def wait_until_healthy(client, container_id, mode, url=None, status=200, interva
     mode ``running``: the container runs, and still runs (not restarted)
     ``interval`` seconds later.
     In every mode a container that exits or restarts is unhealthy at once.
+    ``settle``: after the first pass, the container is checked again every
+    ``interval`` seconds for that many seconds, and counts as healthy only if it
+    keeps running (no exit, no restart) and keeps passing.
     Raises UnhealthyError with the reason.
     """
+    started = clock()
+    _first_pass(client, container_id, mode, url, status, interval, timeout, retries, validate_certs, clock, sleep)
+    if settle and settle > 0:
+        _settle(client, container_id, mode, url, status, interval, timeout, validate_certs, settle, clock, sleep)
+    return clock() - started
+
+
+def _first_pass(client, container_id, mode, url, status, interval, timeout, retries, validate_certs, clock, sleep):
     started = clock()
     first = container_state(client, container_id)
     _check_still_running(first, None)
@@ -690,6 +694,32 @@ def wait_until_healthy(client, container_id, mode, url=None, status=200, interva
         sleep(min(poll, remaining))
     raise UnhealthyError("Docker still reports it %s after %ss (last check: %s)"
                          % (health.get("Status"), round(clock() - started, 1), _last_check(health)))
+
+
+def _settle(client, container_id, mode, url, status, interval, timeout, validate_certs, period, clock, sleep):
+    """The settle period of wait_until_healthy: one that crashes or starts failing a few seconds after its first pass
+    is caught here, before it serves."""
+    began = clock()
+    first = container_state(client, container_id)
+    while clock() - began < period:
+        sleep(min(interval, period - (clock() - began)))
+        state = container_state(client, container_id)
+        try:
+            _check_still_running(state, first)
+            if mode == "http":
+                try:
+                    code = http_probe(url, timeout, validate_certs)
+                except DockerClientError as exc:
+                    raise UnhealthyError("%s stopped answering (%s)" % (url, exc))
+                if code != status:
+                    raise UnhealthyError("%s answered HTTP %d" % (url, code))
+            elif mode == "docker":
+                health = _mapping(state.get("Health"), "inspect data of container %s: State.Health" % container_id[:12])
+                if health.get("Status") == "unhealthy":
+                    raise UnhealthyError("Docker reports it unhealthy")
+        except UnhealthyError as exc:
+            raise UnhealthyError("it passed its health check, then %s %.1f s later, within the settle period of %ss"
+                                 % (exc, clock() - began, period))
 
 
 def _last_check(health):

@@ -18,7 +18,6 @@ import time
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
     DockerClientError,
     UnhealthyError,
-    _check_still_running,
     connect,
     container_logs,
     container_state,
@@ -36,7 +35,6 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     remove_container,
     rename_container,
     resolve_host,
-    http_probe,
     start_container,
     stop_container,
     wait_until_healthy,
@@ -295,41 +293,10 @@ class ContainerSwap(object):
     # ------------------------------------------------------------ changes
 
     def wait_healthy(self, container_id, mode):
-        seconds = wait_until_healthy(self.client, container_id, mode, url=self.url, status=self.health["status"],
-                                     interval=self.health["interval"], timeout=self.health["timeout"],
-                                     retries=self.health["retries"], validate_certs=self.health["validate_certs"])
-        return seconds + self.settle(container_id, mode)
-
-    def settle(self, container_id, mode):
-        """The settle period: after its first pass a container keeps being checked every health.interval for
-        health.settle seconds, and counts as healthy only if it keeps running (no restart) and keeps passing. One
-        that crashes or starts failing a few seconds after it turned healthy is caught here, before it serves."""
-        period = self.health["settle"] or 0
-        if period <= 0:
-            return 0.0
-        started = time.monotonic()
-        first = container_state(self.client, container_id)
-        while True:
-            elapsed = time.monotonic() - started
-            if elapsed >= period:
-                return elapsed
-            time.sleep(min(self.health["interval"], period - elapsed))
-            try:
-                _check_still_running(container_state(self.client, container_id), first)
-                if mode == "http":
-                    try:
-                        code = http_probe(self.url, self.health["timeout"], self.health["validate_certs"])
-                    except DockerClientError as exc:
-                        raise UnhealthyError("%s stopped answering (%s)" % (self.url, exc))
-                    if code != self.health["status"]:
-                        raise UnhealthyError("%s answered HTTP %d" % (self.url, code))
-                elif mode == "docker":
-                    health = container_state(self.client, container_id).get("Health") or {}
-                    if health.get("Status") == "unhealthy":
-                        raise UnhealthyError("Docker reports it unhealthy")
-            except UnhealthyError as exc:
-                raise UnhealthyError("it passed its health check, then %s %.1f s later, within the settle period of "
-                                     "%ss" % (exc, time.monotonic() - started, period))
+        return wait_until_healthy(self.client, container_id, mode, url=self.url, status=self.health["status"],
+                                  interval=self.health["interval"], timeout=self.health["timeout"],
+                                  retries=self.health["retries"], validate_certs=self.health["validate_certs"],
+                                  settle=self.health["settle"])
 
     def mode_of(self, container_id):
         attrs = inspect_container(self.client, container_id)

@@ -19,7 +19,7 @@ import requests
 from bench.loadgen import LoadGenerator, run_with
 from tests.support.ansible import run_playbook
 from tests.support.engine import DockerEngine
-from tests.support.lab import IMAGE, TASK, Lab
+from tests.support.lab import IMAGE, TASK, Lab, RotationWatch
 
 IMAGES = ["%s:v1" % IMAGE, "%s:v2" % IMAGE]
 # The slots' health is the rollout's own probe of /health: the image's Docker HEALTHCHECK (a python3 process every
@@ -60,39 +60,21 @@ def engine_lab(engine, tmp_path):
     lab.teardown()
 
 
-class Sampler:
+class Sampler(RotationWatch):
     """Both load balancers' server states, read every 0.1 s by an independent client while something runs."""
 
     def __init__(self, lab):
-        self.lab = lab
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        deadline = time.monotonic() + 120
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            self.samples.append((time.monotonic(), self.lab.states()))
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
+        super().__init__(lab, interval=0.1)
 
     def both_out_of_rotation(self):
         """Samples in which a load balancer had both servers in maintenance or drain (taken out, not just down)."""
-        return [(t, states) for t, states in self.samples
-                if any(len(row) == 2 and all(status.startswith(OUT_OF_ROTATION) for status in row.values())
-                       for row in states)]
+        return [(t, index, rows) for t, index, rows in self.answered
+                if all(status.startswith(OUT_OF_ROTATION) for status in rows.values())]
 
     def changed(self):
-        """Samples in which any server was anything but UP."""
-        return [(t, states) for t, states in self.samples
-                if any(set(row.values()) != {"UP"} or len(row) != 2 for row in states)]
+        """Samples in which any server was anything but UP (or the load balancer did not answer)."""
+        return [(t, index, rows) for t, index, rows in self.samples
+                if rows is None or len(rows) != 2 or set(rows.values()) != {"UP"}]
 
 
 def under_load(lab, action, settle=0.5, after=0.5):

@@ -710,6 +710,13 @@ class StateSampler:
         if self._thread is not None:
             self._thread.join(10)
 
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
     def none_in_rotation(self):
         """The samples where a load balancer answered and none of the servers was in rotation."""
         return [s for s in self.samples if s[2] is not None and not any(in_rotation(v) for v in s[2].values())]

@@ -14,7 +14,7 @@ from bench.loadgen import LoadGenerator
 from bench.loadgen import under_load as _under_load
 from tests.support import secrets
 from tests.support.ansible import run_playbook
-from tests.support.haproxy import HAProxyProcess, render_config, runtime_command
+from tests.support.haproxy import HAProxyProcess, StateSampler, render_config
 from tests.support.net import free_port
 
 IMAGE = "baton-demo/app"
@@ -95,17 +95,9 @@ class Lab:
             return resp.read().decode().split()[1]
 
     def states(self):
-        """Per load balancer, per server: (admin state name, status) read with an independent client."""
-        found = []
-        for lb in self.lbs:
-            text = runtime_command(lb["socket"], "show stat")
-            row = {}
-            for line in text.splitlines():
-                fields = line.split(",")
-                if len(fields) > 17 and fields[0] == self.app and fields[1] in ("h_master", "h_backup"):
-                    row[fields[1]] = fields[17]
-            found.append(row)
-        return found
+        """Per load balancer, per server: its show stat status, read with an independent client."""
+        reader = StateSampler([lb["socket"] for lb in self.lbs], self.app, ("h_master", "h_backup"))
+        return [reader.read(index) for index in range(len(self.lbs))]
 
     def wait_all_up(self, timeout=20):
         deadline = time.monotonic() + timeout
@@ -181,46 +173,20 @@ def lab_deployed(lab):
     return lab
 
 
-class RotationWatch(object):
-    """Samples every load balancer's view of the lab's two servers in a thread (every ``interval`` s, bounded by
-    ``max_seconds``) while a fault runs. ``gaps`` lists the samples where a load balancer had neither server UP, i.e.
-    the whole backend out of rotation; ``samples`` counts the reads that succeeded (a load balancer that does not
-    answer, itself the fault, is skipped)."""
+class RotationWatch(StateSampler):
+    """Both load balancers' view of the lab's two servers, sampled every ``interval`` s while a fault runs (a
+    StateSampler). ``answered``: the reads that got both servers (a load balancer that does not answer, itself the fault
+    under test, is not a gap); ``gaps``: those where a load balancer had neither server UP, i.e. the whole backend out
+    of rotation."""
 
     def __init__(self, lab, interval=0.05, max_seconds=120):
-        import threading
-        self.lab = lab
-        self.interval = interval
-        self.max_seconds = max_seconds
-        self.samples = 0
-        self.gaps = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__([lb["socket"] for lb in lab.lbs], lab.app, ("h_master", "h_backup"), interval, max_seconds)
 
-    def _run(self):
-        deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            for index, lb in enumerate(self.lab.lbs):
-                try:
-                    text = runtime_command(lb["socket"], "show stat", timeout=1.0)
-                except Exception:  # noqa: BLE001 - an unreachable load balancer is the fault under test, not a gap
-                    continue
-                row = {}
-                for line in text.splitlines():
-                    fields = line.split(",")
-                    if len(fields) > 17 and fields[0] == self.lab.app and fields[1] in ("h_master", "h_backup"):
-                        row[fields[1]] = fields[17]
-                if len(row) == 2:
-                    self.samples += 1
-                    if not any(status.startswith("UP") for status in row.values()):
-                        self.gaps.append((round(time.monotonic(), 2), index, row))
-            self._stop.wait(self.interval)
+    @property
+    def answered(self):
+        return [(t, index, rows) for t, index, rows in self.samples if rows is not None and len(rows) == 2]
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        return False
+    @property
+    def gaps(self):
+        return [(round(t, 2), index, rows) for t, index, rows in self.answered
+                if not any(status.startswith("UP") for status in rows.values())]

@@ -221,6 +221,29 @@ def test_docker_mode_is_bounded_by_retries_times_interval():
     assert round(sum(clock.sleeps), 6) == 4.0
 
 
+def test_settle_period_keeps_checking_after_the_first_pass():
+    clock = FakeClock()
+    # start, first pass, then the settle period: its own start and one read per 0.2 s for 0.5 s
+    seconds = wait([health("healthy")], "docker", clock, interval=0.2, retries=10, settle=0.5)
+    assert round(seconds, 6) == 0.5
+    assert [round(s, 6) for s in clock.sleeps] == [0.2, 0.2, 0.1]
+
+
+@pytest.mark.parametrize("later, reason", [
+    (health("unhealthy"), "it passed its health check, then Docker reports it unhealthy 0.4 s later, within the settle "
+                          "period of 1.0s"),
+    (dict(health("healthy"), StartedAt="t1", ExitCode=3), "it passed its health check, then it restarted (last exit "
+                                                          "code 3) 0.4 s later, within the settle period of 1.0s"),
+    (dict(RUNNING, Running=False, Status="exited", ExitCode=3), "it passed its health check, then it exited with code "
+                                                                "3 0.4 s later, within the settle period of 1.0s"),
+])
+def test_settle_period_catches_a_container_that_fails_after_its_first_pass(later, reason):
+    states = [health("healthy")] * 4 + [later]  # start, first pass, settle start, one settle read, then the fault
+    with pytest.raises(dk.UnhealthyError) as err:
+        wait(states, "docker", FakeClock(), interval=0.2, retries=10, settle=1.0)
+    assert str(err.value) == reason
+
+
 def test_docker_mode_without_a_healthcheck_is_refused():
     with pytest.raises(dk.UnhealthyError, match="no Docker health check"):
         wait([RUNNING], "docker", FakeClock(), interval=1.0)
