@@ -38,7 +38,7 @@ import docker  # noqa: E402
 import yaml  # noqa: E402
 
 from bench.loadgen import LoadGenerator  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._haproxy import HAProxyRuntime  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAProxyRuntime  # noqa: E402
 
 WORK = os.path.join(ROOT, "build", "bench")
 RESULTS = os.path.join(ROOT, "bench", "results", "rollout.json")

@@ -42,7 +42,7 @@ from ansible_collections.baton.docker.plugins.module_utils._files import (
     read_json_object,
     remove_file,
 )
-from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
     HAProxyError,
     HAProxyRuntime,
     HAProxyServerMissing,

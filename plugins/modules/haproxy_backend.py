@@ -247,12 +247,14 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
-from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
     HAProxyServerMissing,
     HAProxyTimeout,
+)
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_plan import (
     plan_server_change,
     predict_after,
     step_command,

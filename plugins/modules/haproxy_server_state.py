@@ -71,12 +71,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
-from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
     HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
-    filter_server_state,
 )
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_stat import filter_server_state
 
 
 def main():

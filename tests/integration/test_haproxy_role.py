@@ -92,7 +92,7 @@ def test_runtime_api_over_tls_verifies_clients(site, tmp_path):
     """The role's TLS endpoint in front of the runtime API: a client of the CA is served, a stranger is refused."""
     import os
     from tests.support.tls import CertificateAuthority
-    from ansible_collections.baton.docker.plugins.module_utils._haproxy import HAProxyError, HAProxyRuntime
+    from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAProxyError, HAProxyRuntime
     ca = CertificateAuthority(tmp_path / "ca")
     server = ca.issue("lb", "serverAuth", "IP:127.0.0.1")[2]
     cert, key, _pem = ca.issue("app-host", "clientAuth")

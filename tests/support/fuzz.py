@@ -434,16 +434,16 @@ class Sandbox(object):
             self._set(APIClient, name, effect(method))
 
     def _haproxy(self):
-        from ansible_collections.baton.docker.plugins.module_utils import _haproxy
+        from ansible_collections.baton.docker.plugins.module_utils import _haproxy_client
         sandbox = self
-        real_command = _haproxy.HAProxyRuntime.command
+        real_command = _haproxy_client.HAProxyRuntime.command
 
         def command(runtime, cmd):
             if str(cmd).split(" ", 1)[0] not in ("show", "help"):
                 sandbox.effect("HAProxy %s" % cmd)
             return real_command(runtime, cmd)
 
-        self._set(_haproxy.HAProxyRuntime, "command", command)
+        self._set(_haproxy_client.HAProxyRuntime, "command", command)
 
     def _aws(self):
         import botocore.client

@@ -16,13 +16,12 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-import tests.unit.plugins.module_utils.test_haproxy as real
 from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
-from ansible_collections.baton.docker.plugins.module_utils import _haproxy as hx
+from ansible_collections.baton.docker.plugins.module_utils import _haproxy_client as hx
 from tests.support.haproxy import FakeRuntimeSocket
+from tests.support.haproxy_answers import SERVERS_STATE_STARTED as STATE
+from tests.support.haproxy_answers import STAT_STARTED as STAT
 
-STAT = real.STAT_STARTED
-STATE = real.SERVERS_STATE_STARTED
 UNKNOWN = "Unknown command, but maybe one of the following ones is a better match:\n  help\n\n"
 
 

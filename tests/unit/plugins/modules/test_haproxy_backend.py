@@ -2,7 +2,7 @@
 
 Argument errors are checked before any socket is touched. The flows at the
 end run main() against FakeRuntimeSocket, a scripted unix socket speaking the
-runtime API with real HAProxy 2.6 answers (see test_haproxy.py); the real
+runtime API with real HAProxy 2.6 answers (tests/support/haproxy_answers.py); the real
 HAProxy is exercised in tests/integration/test_haproxy_backend.py.
 """
 
@@ -12,9 +12,9 @@ import pytest
 from ansible_collections.baton.docker.plugins.modules import haproxy_backend
 from tests.support.module_harness import call_main
 from tests.support.haproxy import FakeRuntimeSocket
-from tests.unit.plugins.module_utils.test_haproxy import (
-    SERVERS_STATE_CHANGED,
-    SERVERS_STATE_STARTED,
+from tests.support.haproxy_answers import (
+    SERVERS_STATE_CHANGED_WEB,
+    SERVERS_STATE_STARTED_WEB,
     SHOW_BACKEND,
     STAT_CHANGED,
     STAT_STARTED,
@@ -25,15 +25,11 @@ def run(args):
     return call_main(haproxy_backend.main, args)
 
 
-def web_only(text):
-    return "\n".join(line for line in text.splitlines() if not line.startswith("4 api")) + "\n"
-
-
 @pytest.fixture
 def runtime(tmp_path):
     """A fake runtime socket showing the real 'started' answers of backend web, level admin."""
     server = FakeRuntimeSocket(str(tmp_path / "admin.sock"), {
-        "show servers state web": web_only(SERVERS_STATE_STARTED),
+        "show servers state web": SERVERS_STATE_STARTED_WEB,
         "show stat": STAT_STARTED,
         "show cli level": "admin\n\n",
         "show backend": SHOW_BACKEND,
@@ -101,7 +97,7 @@ def test_apply_sends_commands_and_reads_back(runtime):
     runtime.answers.update({
         "set server web/web2 weight 7": "\n",
         "set server web/web2 state drain": "\n",
-        "show servers state web": [web_only(SERVERS_STATE_STARTED), web_only(SERVERS_STATE_CHANGED)],
+        "show servers state web": [SERVERS_STATE_STARTED_WEB, SERVERS_STATE_CHANGED_WEB],
         "show stat": [STAT_STARTED, STAT_CHANGED],
     })
     outcome = run(dict(socket=runtime.path, backend="web", server="web2", state="drain", weight=7, wait=False))
@@ -152,7 +148,7 @@ def test_ignore_missing_server_succeeds_unchanged(runtime, check_mode):
 def test_ignore_missing_still_changes_a_present_server(runtime):
     runtime.answers.update({
         "set server web/web2 state drain": "\n",
-        "show servers state web": [web_only(SERVERS_STATE_STARTED), web_only(SERVERS_STATE_CHANGED)],
+        "show servers state web": [SERVERS_STATE_STARTED_WEB, SERVERS_STATE_CHANGED_WEB],
         "show stat": [STAT_STARTED, STAT_CHANGED],
     })
     outcome = run(dict(socket=runtime.path, backend="web", server="web2", state="drain", wait=False,

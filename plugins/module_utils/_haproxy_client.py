@@ -5,18 +5,11 @@
 """The one HAProxy runtime API client of the collection.
 
 Every call to an HAProxy runtime API ("stats socket") made by baton.docker goes
-through this file: the haproxy_backend module, the rollout playbooks and the
-benchmark scripts import it.
-
-The file has two halves:
-
-* pure functions without I/O: socket address parsing, ``show stat`` and
-  ``show servers state`` parsing, admin state decoding and
-  ``plan_server_change()``, which decides which runtime commands and waits
-  bring one server to a wanted state;
-* ``HAProxyRuntime``, which talks to one socket (a unix path or ``host:port``):
-  one connection per command, ``command\\n`` sent, the answer read until HAProxy
-  closes the connection, every connect and read bounded by a timeout.
+through ``HAProxyRuntime``: the haproxy modules, the rollout engine and the
+benchmark scripts use it. It talks to one socket (a unix path or ``host:port``,
+optionally over TLS): one connection per command, ``command\\n`` sent, the
+answer read until HAProxy closes the connection, every connect and read
+bounded by a timeout. The answers are read by _haproxy_stat.
 
 Every failure is raised as ``HAProxyError`` (or its subclasses
 ``HAProxyTimeout`` and ``HAProxyServerMissing``) with a message that names the socket, backend or server
@@ -27,15 +20,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
 import errno
-import ipaddress
 import os
 import re
 import socket
 import ssl
 import stat
 import time
+
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_stat import (
+    ADMIN_STATES,
+    HAProxyAnswerError,
+    ServerState,
+    parse_servers_state,
+    parse_show_stat,
+    shorten,
+)
 
 DEFAULT_SOCKET = "/run/haproxy/admin.sock"
 DEFAULT_SOCKET_TIMEOUT = 5.0
@@ -47,45 +48,11 @@ HAPROXY_COMMON_ARGS = dict(
     socket_timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT),
 )
 
-# srv_admin_state bits of "show servers state" (HAProxy's enum srv_admin).
-ADMF_FMAINT = 0x01  # forced into maintenance (set server ... state maint, "disabled")
-ADMF_IMAINT = 0x02  # maintenance inherited from a tracked server
-ADMF_CMAINT = 0x04  # "disabled" in the configuration (kept as a memory after ready)
-ADMF_FDRAIN = 0x08  # forced into drain (set server ... state drain)
-ADMF_IDRAIN = 0x10  # drain inherited from a tracked server
-ADMF_RMAINT = 0x20  # maintenance because its address could not be resolved
-ADMF_HMAINT = 0x40  # FQDN set through the runtime API
-ADMF_MAINT_MASK = ADMF_FMAINT | ADMF_IMAINT | ADMF_RMAINT
-ADMF_DRAIN_MASK = ADMF_FDRAIN | ADMF_IDRAIN
-
-ADMIN_FLAG_NAMES = (
-    (ADMF_FMAINT, "forced maint"),
-    (ADMF_IMAINT, "maint inherited from a tracked server"),
-    (ADMF_CMAINT, "disabled in the configuration"),
-    (ADMF_FDRAIN, "forced drain"),
-    (ADMF_IDRAIN, "drain inherited from a tracked server"),
-    (ADMF_RMAINT, "maint after an address resolution failure"),
-    (ADMF_HMAINT, "FQDN set at runtime"),
-)
-
-# srv_op_state of "show servers state" (HAProxy's enum srv_state).
-OP_STATES = {0: "stopped", 1: "starting", 2: "running", 3: "stopping"}
-
-ADMIN_STATES = ("ready", "drain", "maint")
-
-# show stat "status" values of a server that takes traffic normally. "UP 1/3"
-# and the like are transitional (a check is pending or failed) and do not count.
-UP_STATUSES = ("UP", "no check")
-
-# Columns the client reads; an answer without them is refused rather than read as defaults.
-STAT_COLUMNS = ("pxname", "svname", "scur", "status")
-STATE_COLUMNS = ("be_name", "srv_name", "srv_op_state", "srv_admin_state")
-
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _MAX_ANSWER = 64 * 1024 * 1024
 
 
-class HAProxyError(Exception):
+class HAProxyError(BatonError):
     """A runtime API failure, worded for the user."""
 
 
@@ -102,9 +69,6 @@ class HAProxyServerMissing(HAProxyError):
     """The backend exists but has no server of that name."""
 
 
-# ---------------------------------------------------------------------------
-# Pure helpers
-# ---------------------------------------------------------------------------
 
 def parse_socket_spec(spec):
     """Tell a unix socket path from a TCP address.
@@ -157,320 +121,9 @@ def _error_answer(answer):
     return text or None
 
 
-def parse_show_stat(text):
-    """Parse the CSV of ``show stat`` into a list of dicts (one per line, values as strings).
-
-    Keys are the CSV header names (pxname, svname, scur, status, weight, ...).
-    Raises HAProxyError when the text is not a ``show stat`` answer.
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("# pxname,"):
-        raise HAProxyError("unexpected answer to 'show stat': %s" % _shorten(text))
-    header = lines[0][2:].split(",")
-    missing = [name for name in STAT_COLUMNS if name not in header]
-    if missing:
-        raise HAProxyError("the 'show stat' answer has no %s column (header: %s)" % (", ".join(missing), _shorten(lines[0])))
-    rows = []
-    try:
-        for number, values in enumerate(csv.reader(lines[1:]), 2):
-            if len(values) != len(header):
-                raise HAProxyError("line %d of the 'show stat' answer has %d fields where its header has %d (a cut or "
-                                   "garbled answer): %s" % (number, len(values), len(header), _shorten(",".join(values), 120)))
-            row = dict(zip(header, values))
-            row.pop("", None)
-            rows.append(row)
-    except csv.Error as exc:
-        raise HAProxyError("the 'show stat' answer is not valid CSV (%s): %s" % (exc, _shorten(text)))
-    return rows
-
-
-def parse_servers_state(text):
-    """Parse ``show servers state`` (format version 1) into a list of dicts (values as strings).
-
-    Keys are the header names (be_name, srv_name, srv_op_state, srv_admin_state,
-    srv_uweight, srv_addr, srv_port, ...). Raises HAProxyError on another answer.
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].startswith("# "):
-        raise HAProxyError("unexpected answer to 'show servers state': %s" % _shorten(text))
-    if lines[0].strip() != "1":
-        raise HAProxyError("'show servers state' format version %s is not supported (only 1)" % lines[0].strip())
-    header = lines[1][2:].split()
-    missing = [name for name in STATE_COLUMNS if name not in header]
-    if missing:
-        raise HAProxyError("the 'show servers state' answer has no %s column (header: %s)"
-                           % (", ".join(missing), _shorten(lines[1])))
-    rows = []
-    for number, line in enumerate(lines[2:], 3):
-        fields = line.split()
-        if len(fields) != len(header):
-            raise HAProxyError("line %d of the 'show servers state' answer has %d fields where its header has %d (a cut "
-                               "or garbled answer): %s" % (number, len(fields), len(header), _shorten(line, 120)))
-        row = dict(zip(header, fields))
-        for name in ("srv_op_state", "srv_admin_state"):
-            if not row[name].isdigit():
-                raise HAProxyError("line %d of the 'show servers state' answer has %s %r, not a number: %s"
-                                   % (number, name, row[name], _shorten(line, 120)))
-        rows.append(row)
-    return rows
-
-
-def config_servers(config_text):
-    """``{(backend, server): (address, port)}`` of the ``server`` lines of an HAProxy config."""
-    servers = {}
-    section = None
-    for raw in config_text.splitlines():
-        words = raw.split("#", 1)[0].split()
-        if not words:
-            continue
-        if words[0] in ("backend", "listen") and len(words) > 1:
-            section = words[1]
-        elif words[0] in ("global", "defaults", "frontend", "resolvers", "peers", "userlist", "program"):
-            section = None
-        elif words[0] == "server" and section and len(words) > 2:
-            address, _sep, port = words[2].rpartition(":")
-            servers[(section, words[1])] = (address.strip("[]"), port)
-    return servers
-
-
-def filter_server_state(state_text, config_text):
-    """Keep, of a ``show servers state`` dump, the servers the config still has at the same address and port.
-
-    HAProxy applies the address and port of a loaded state over the config's,
-    so a server moved in the config must not get its old state back.
-    """
-    wanted = config_servers(config_text)
-    lines = state_text.splitlines()
-    header = list(lines[:2])
-    kept = []
-    for line in lines[2:]:
-        fields = line.split()
-        if len(fields) < 19 or line.startswith("#"):
-            continue
-        key = (fields[1], fields[3])
-        if wanted.get(key) == (fields[4], fields[18]):
-            kept.append(line)
-    return "\n".join(header + kept) + "\n"
-
-
-def parse_show_info(text):
-    """Parse ``show info`` ("Key: value" lines) into a dict of strings."""
-    info = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            info[key.strip()] = value.strip()
-    if "Pid" not in info and "Name" not in info:
-        raise HAProxyError("unexpected answer to 'show info': %s" % _shorten(text))
-    return info
-
-
-def decode_admin_state(bits):
-    """Decode a srv_admin_state bitfield.
-
-    Returns a dict:
-      ``state``: effective admin state, ``maint`` / ``drain`` / ``ready``
-        (maint wins over drain, as in HAProxy);
-      ``forced``: the state forced through the runtime API or ``disabled``
-        (what ``set server ... state`` changes): ``maint`` / ``drain`` / ``ready``;
-      ``flags``: readable names of every bit set.
-    """
-    bits = int(bits)
-    if bits & ADMF_MAINT_MASK:
-        effective = "maint"
-    elif bits & ADMF_DRAIN_MASK:
-        effective = "drain"
-    else:
-        effective = "ready"
-    if bits & ADMF_FMAINT:
-        forced = "maint"
-    elif bits & ADMF_FDRAIN:
-        forced = "drain"
-    else:
-        forced = "ready"
-    return dict(state=effective, forced=forced, flags=[name for bit, name in ADMIN_FLAG_NAMES if bits & bit])
-
-
-def admin_bits_after(bits, state):
-    """The srv_admin_state bits after ``set server ... state <state>`` (as HAProxy applies it).
-
-    ready clears forced maint and forced drain; drain sets forced drain and
-    clears forced maint; maint sets forced maint and clears forced drain.
-    Inherited and resolution flags are left alone: the runtime API cannot clear them.
-    """
-    bits = int(bits)
-    if state == "ready":
-        return bits & ~(ADMF_FMAINT | ADMF_FDRAIN)
-    if state == "drain":
-        return (bits | ADMF_FDRAIN) & ~ADMF_FMAINT
-    if state == "maint":
-        return (bits | ADMF_FMAINT) & ~ADMF_FDRAIN
-    raise ValueError("unknown admin state %r" % (state,))
-
-
-def plan_server_change(current, state=None, weight=None, drain=False, wait=True):
-    """Decide the runtime steps that bring one server to the wanted state and weight.
-
-    ``current`` is a ServerState (only ``admin_bits`` and ``weight`` are read).
-    Returns an ordered list of steps, each a tuple:
-
-      ``("set_weight", int)``  -> ``set server B/S weight N``
-      ``("set_state", str)``   -> ``set server B/S state ready|drain|maint``
-      ``("wait_sessions",)``   -> wait until the server has no session left
-      ``("wait_up",)``         -> wait until HAProxy reports the server UP
-
-    Rules: a state already forced is not set again, a weight already in place
-    is not set again. ``state="maint"`` with ``drain=True`` drains first, waits
-    for the sessions to end, then sets maint (nothing at all when the server is
-    already in maint). ``state="drain"`` waits for the sessions when ``wait`` or
-    ``drain`` is true. ``state="ready"`` sets the weight first (so the server
-    comes back with it) and waits for UP when ``wait`` is true. For drain and
-    maint the weight is set after the state, so it never adds traffic to a
-    server being taken out.
-    """
-    if state is not None and state not in ADMIN_STATES:
-        raise ValueError("unknown admin state %r" % (state,))
-    forced = decode_admin_state(current.admin_bits)["forced"]
-    weight_steps = []
-    if weight is not None and int(weight) != current.weight:
-        weight_steps.append(("set_weight", int(weight)))
-    steps = []
-    if state == "ready":
-        steps.extend(weight_steps)
-        if forced != "ready":
-            steps.append(("set_state", "ready"))
-        if wait:
-            steps.append(("wait_up",))
-        return steps
-    if state == "drain":
-        if forced != "drain":
-            steps.append(("set_state", "drain"))
-        if wait or drain:
-            steps.append(("wait_sessions",))
-    elif state == "maint":
-        if forced != "maint":
-            if drain:
-                if forced != "drain":
-                    steps.append(("set_state", "drain"))
-                steps.append(("wait_sessions",))
-            steps.append(("set_state", "maint"))
-    steps.extend(weight_steps)
-    return steps
-
-
-def steps_change(steps):
-    """True when the steps contain a write (set_state or set_weight)."""
-    return any(step[0].startswith("set_") for step in steps)
-
-
-def step_command(backend, server, step):
-    """The runtime API command of a write step, or None for a wait step."""
-    if step[0] == "set_state":
-        return "set server %s/%s state %s" % (backend, server, step[1])
-    if step[0] == "set_weight":
-        return "set server %s/%s weight %d" % (backend, server, step[1])
-    return None
-
-
-def predict_after(current, steps):
-    """The state dict (as ServerState.as_dict()) expected once the write steps are applied.
-
-    Used in check mode. Admin state and weight are predicted; status, sessions
-    and queued are the observed ones (they depend on traffic and checks).
-    """
-    bits = current.admin_bits
-    weight = current.weight
-    for step in steps:
-        if step[0] == "set_state":
-            bits = admin_bits_after(bits, step[1])
-        elif step[0] == "set_weight":
-            weight = step[1]
-    after = current.as_dict()
-    after.update(admin_state=decode_admin_state(bits)["state"], weight=weight)
-    return after
-
-
-def _int(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _shorten(text, limit=300):
-    text = (text or "").strip()
-    if not text:
-        return "(empty answer)"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _seconds(value):
     return "%gs" % round(value, 1)
 
-
-class ServerState(object):
-    """What HAProxy reports about one server, read from ``show servers state`` and ``show stat``.
-
-    Attributes: backend, server, admin_bits (int), admin_state (effective:
-    ready/drain/maint), forced_state (what the runtime API forced), admin_flags
-    (list of names), op_state (stopped/starting/running/stopping), status
-    (show stat status, e.g. "UP", "DOWN", "MAINT", "DRAIN", "no check",
-    "UP 1/3"), weight (user weight, 0-256), sessions (scur), queued (qcur),
-    check_status (e.g. "L7OK", "L4CON"), check_desc, address (ip:port).
-    """
-
-    def __init__(self, backend, server, state_row, stat_row):
-        self.backend = backend
-        self.server = server
-        self.admin_bits = _int(state_row.get("srv_admin_state"))
-        decoded = decode_admin_state(self.admin_bits)
-        self.admin_state = decoded["state"]
-        self.forced_state = decoded["forced"]
-        self.admin_flags = decoded["flags"]
-        self.op_state = OP_STATES.get(_int(state_row.get("srv_op_state"), -1), "unknown")
-        self.weight = _int(state_row.get("srv_uweight"), _int(stat_row.get("uweight"), _int(stat_row.get("weight"))))
-        self.status = stat_row.get("status", "")
-        self.sessions = _int(stat_row.get("scur"))
-        self.queued = _int(stat_row.get("qcur"))
-        self.check_status = stat_row.get("check_status", "")
-        self.check_desc = stat_row.get("last_chk") or stat_row.get("check_desc", "")
-        address = state_row.get("srv_addr", "")
-        port = state_row.get("srv_port", "")
-        self.address = "%s:%s" % (address, port) if port and port != "0" else address
-
-    @property
-    def name(self):
-        return "%s/%s" % (self.backend, self.server)
-
-    @property
-    def is_up(self):
-        """True when the server is ready and HAProxy reports it fully UP (or runs no check)."""
-        return self.admin_state == "ready" and self.status in UP_STATUSES
-
-    @property
-    def is_drained(self):
-        """True when no session and no queued request is left on the server."""
-        return self.sessions == 0 and self.queued == 0
-
-    def as_dict(self):
-        """The public view used in module results: admin_state, status, weight, sessions, queued."""
-        return dict(admin_state=self.admin_state, status=self.status, weight=self.weight,
-                    sessions=self.sessions, queued=self.queued)
-
-    def describe_check(self):
-        """", last check L4CON (Connection refused)" or "" when the server has no check."""
-        if not self.check_status:
-            return ""
-        detail = " (%s)" % self.check_desc if self.check_desc else ""
-        return ", last check %s%s" % (self.check_status, detail)
-
-    def __repr__(self):
-        return "ServerState(%s, %r)" % (self.name, self.as_dict())
-
-
-# ---------------------------------------------------------------------------
-# I/O
-# ---------------------------------------------------------------------------
 
 def tls_context(spec, family, tls):
     """The client TLS context of a runtime API endpoint; HAProxyError naming the file or setting that is wrong."""
@@ -483,12 +136,12 @@ def tls_context(spec, family, tls):
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     try:
         context.load_verify_locations(cafile=tls["ca_file"])
-    except (IOError, OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError) as exc:
         raise HAProxyError("socket %s: cannot load tls.ca_file %s: %s" % (spec, tls["ca_file"], _tls_reason(exc)))
     if tls.get("cert_file"):
         try:
             context.load_cert_chain(tls["cert_file"], tls["key_file"])
-        except (IOError, OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError) as exc:
             raise HAProxyError("socket %s: cannot load the client certificate %s / key %s: %s"
                                % (spec, tls["cert_file"], tls["key_file"], _tls_reason(exc)))
     return context
@@ -639,22 +292,17 @@ class HAProxyRuntime(object):
                                % (self.describe(), cmd))
         return b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
 
-    def _write(self, cmd, accept=None):
+    def _write(self, cmd):
         """Run a command that answers nothing on success; raise HAProxyError with its answer otherwise."""
-        answer = self.command(cmd)
-        text = _error_answer(answer)
-        if text is None or (accept and accept(text)):
-            return text or ""
+        text = _error_answer(self.command(cmd))
+        if text is None:
+            return
         hint = ""
         if text.lower().startswith("permission denied"):
             hint = " (the 'stats socket' line needs 'level admin' for this)"
-        raise HAProxyError("%s refused %r: %s%s" % (self.describe(), cmd, _shorten(text), hint))
+        raise HAProxyError("%s refused %r: %s%s" % (self.describe(), cmd, shorten(text), hint))
 
     # -- reads -------------------------------------------------------------
-
-    def show_info(self):
-        """``show info`` as a dict (Pid, Version, Uptime_sec, ...)."""
-        return parse_show_info(self.command("show info"))
 
     def cli_level(self):
         """The level of this socket (``admin``, ``operator`` or ``user``); None when HAProxy cannot tell."""
@@ -668,7 +316,7 @@ class HAProxyRuntime(object):
         answer = self.command("show backend")
         lines = [line.strip() for line in answer.splitlines() if line.strip()]
         if not lines or not lines[0].startswith("#"):
-            raise HAProxyError("%s: unexpected answer to 'show backend': %s" % (self.describe(), _shorten(answer)))
+            raise HAProxyError("%s: unexpected answer to 'show backend': %s" % (self.describe(), shorten(answer)))
         return lines[1:]
 
     def show_stat(self, backend=None):
@@ -731,10 +379,10 @@ class HAProxyRuntime(object):
         return ServerState(backend, server, state_row, stat_row)
 
     def _parse(self, parser, text):
-        """``parser(text)``, its HAProxyError naming this endpoint."""
+        """``parser(text)``; an answer it cannot read is an HAProxyError naming this endpoint."""
         try:
             return parser(text)
-        except HAProxyError as exc:
+        except HAProxyAnswerError as exc:
             raise HAProxyError("%s: %s" % (self.describe(), exc))
 
     def _show(self, cmd):
@@ -745,7 +393,7 @@ class HAProxyRuntime(object):
         if text.lower().startswith("permission denied"):
             raise HAProxyError("%s refused %r: Permission denied" % (self.describe(), cmd))
         if text.startswith("Unknown command"):
-            raise HAProxyError("%s does not know %r: %s" % (self.describe(), cmd, _shorten(text.splitlines()[0])))
+            raise HAProxyError("%s does not know %r: %s" % (self.describe(), cmd, shorten(text.splitlines()[0])))
         return answer
 
     def _unknown_backend(self, backend):
@@ -779,19 +427,6 @@ class HAProxyRuntime(object):
         if not 0 <= weight <= 256:
             raise HAProxyError("weight must be between 0 and 256, got %d" % weight)
         self._write("set server %s/%s weight %d" % (check_name("backend", backend), check_name("server", server), weight))
-
-    def set_addr(self, backend, server, ip, port=None):
-        """``set server B/S addr IP [port PORT]``; returns HAProxy's message (what changed)."""
-        try:
-            ip = str(ipaddress.ip_address(str(ip)))
-        except ValueError:
-            raise HAProxyError("address %r is not an IP address" % (ip,))
-        cmd = "set server %s/%s addr %s" % (check_name("backend", backend), check_name("server", server), ip)
-        if port is not None:
-            if not 0 < int(port) < 65536:
-                raise HAProxyError("port must be between 1 and 65535, got %r" % (port,))
-            cmd += " port %d" % int(port)
-        return self._write(cmd, accept=lambda text: text.startswith(("IP changed", "no need to change", "port changed")))
 
     # -- waits -------------------------------------------------------------
 
