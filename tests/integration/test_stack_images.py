@@ -20,6 +20,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAProxyRuntime
 from tests.support.net import bridge_gateway, free_port
 
 IMAGES = (
@@ -146,20 +147,6 @@ def get(port, path):
         return None, str(exc)
 
 
-def admin_command(path, command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(5)
-        sock.connect(path)
-        sock.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks).decode()
-
-
 def test_requests_through_nginx_reach_both_replicas(stack):
     seen = {}
 
@@ -208,8 +195,7 @@ def test_haproxy_admin_socket_answers_show_stat_from_the_host(stack):
     wait_until("the admin socket", lambda: os.path.exists(path), timeout=15)
 
     def both_up():
-        rows = [line.split(",") for line in admin_command(path, "show stat").splitlines() if line.startswith("app,")]
-        status = {row[1]: row[17] for row in rows}
+        status = {row["svname"]: row["status"] for row in HAProxyRuntime(path).show_stat() if row["pxname"] == "app"}
         return status if status.get("app0") == "UP" and status.get("app1") == "UP" else None
 
     status = wait_until("app0 and app1 UP in show stat", both_up, timeout=20)

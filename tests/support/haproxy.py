@@ -13,8 +13,10 @@ HAProxy binds with SO_REUSEPORT, so a stale instance would silently share them.
         haproxy.command("show stat")
         haproxy.server_stat("app", "app1")["status"]
 
-Its tiny socket client is independent from the collection's own, so tests can
-check the collection's results against it.
+Runtime commands go through the collection's own client (HAProxyRuntime),
+the one runtime API client of the tests too; the tables it answers are read
+here with csv, so tests check the collection's results against a reading of
+their own.
 """
 
 import csv
@@ -26,6 +28,8 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAProxyError, HAProxyRuntime
 
 HAPROXY_BIN = "/usr/sbin/haproxy"
 
@@ -215,28 +219,15 @@ def ensure_ports_free(ports):
 
 
 # ---------------------------------------------------------------------------
-# Runtime socket, raw
+# Runtime socket
 # ---------------------------------------------------------------------------
 
 def runtime_command(address, command, timeout=5.0):
-    """Send one command to a runtime socket (unix path or (host, port)) and return the answer."""
+    """One command to a runtime socket (unix path, "host:port" or (host, port)) through HAProxyRuntime; the answer
+    text. A socket that cannot be reached or does not answer raises HAProxyError."""
     if isinstance(address, tuple):
-        sock = socket.create_connection(address, timeout=timeout)
-    else:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(address)
-    try:
-        sock.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        sock.close()
-    return b"".join(chunks).decode()
+        address = "%s:%d" % address
+    return HAProxyRuntime(address, timeout=timeout).command(command)
 
 
 # ---------------------------------------------------------------------------
@@ -333,7 +324,7 @@ class HAProxyProcess:
                 match = re.search(r"^Pid: (\d+)$", info, re.M)
                 if match and int(match.group(1)) != old_pid:
                     return int(match.group(1))
-            except OSError as exc:
+            except HAProxyError as exc:
                 last_error = exc
             time.sleep(0.05)
         raise RuntimeError("HAProxy's socket %s did not answer with a new worker within %.0fs (%s):\n%s"
@@ -383,10 +374,10 @@ class HAProxyProcess:
         except OSError:
             return ""
 
-    # -- runtime API, raw -------------------------------------------------
+    # -- runtime API --------------------------------------------------------
 
     def command(self, command, timeout=5.0):
-        """One runtime command over the admin unix socket; the raw answer."""
+        """One runtime command over the admin unix socket; the answer text."""
         return runtime_command(self.socket_path, command, timeout)
 
     def stats(self):
@@ -666,7 +657,7 @@ def in_rotation(status):
 
 class StateSampler:
     """Reads, every ``period`` seconds in a thread, the show stat status of ``servers`` of ``backend`` on each
-    runtime socket of ``sockets`` (unix paths or (host, port)), with its own client. ``samples`` holds
+    runtime socket of ``sockets`` (unix paths or (host, port)), through runtime_command. ``samples`` holds
     (monotonic time, socket index, {server: status}), the dict None when the socket did not answer.
     Bounded by ``max_seconds``."""
 
@@ -695,7 +686,7 @@ class StateSampler:
             for index in range(len(self.sockets)):
                 try:
                     rows = self.read(index)
-                except OSError:
+                except HAProxyError:
                     rows = None
                 self.samples.append((time.monotonic(), index, rows))
             self._stop.wait(self.period)

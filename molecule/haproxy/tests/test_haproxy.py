@@ -12,6 +12,10 @@ __metaclass__ = type
 import csv
 import io
 import json
+import os
+import re
+import shutil
+import tempfile
 
 import pytest
 
@@ -24,22 +28,17 @@ PID_FILE = "/run/haproxy.pid"
 SOCKET = "/run/haproxy/admin.sock"
 STATE_FILE = "/var/lib/baton-molecule/before-reload.json"
 
-# Sends one command to the runtime API socket and prints the answer. HAProxy
-# closes the connection after answering a non-interactive command.
+# The runtime API is spoken by the collection's own client, HAProxyRuntime: its module_utils are copied onto the
+# instance (into CLIENT_DIR, with the same package path) and run there with the instance's python3.
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)).rsplit(os.sep + "molecule" + os.sep, 1)[0],
+                            "plugins", "module_utils")
+PACKAGE = "ansible_collections/baton/docker/plugins/module_utils"
+CLIENT_DIR = "/tmp/baton-molecule-client"
 _API_CLIENT = """
-import socket, sys
-conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-conn.settimeout(5)
-conn.connect(sys.argv[1])
-conn.sendall(sys.argv[2].encode() + b"\\n")
-chunks = []
-for _ in range(10000):
-    data = conn.recv(65536)
-    if not data:
-        break
-    chunks.append(data)
-conn.close()
-sys.stdout.write(b"".join(chunks).decode())
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAProxyRuntime
+sys.stdout.write(HAProxyRuntime(sys.argv[2]).command(sys.argv[3]))
 """
 
 # GETs / on a frontend and prints the status code, whatever it is.
@@ -51,8 +50,35 @@ print(conn.getresponse().status)
 """
 
 
+def client_modules(name="_haproxy_client"):
+    """The module_utils file names the client needs: it and what it imports from the collection, transitively."""
+    needed, todo = set(), [name]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            with open(os.path.join(MODULE_UTILS, name + ".py")) as handle:
+                todo.extend(re.findall(r"module_utils\.(\w+) import", handle.read()))
+    return sorted(name + ".py" for name in needed)
+
+
+@pytest.fixture(scope="module")
+def runtime_client(host):
+    """Puts HAProxyRuntime's module_utils on the instance (once per module)."""
+    staging = tempfile.mkdtemp(prefix="baton-molecule-client.")
+    try:
+        os.makedirs(os.path.join(staging, PACKAGE))
+        for name in client_modules():
+            shutil.copy(os.path.join(MODULE_UTILS, name), os.path.join(staging, PACKAGE, name))
+        host.ansible("copy", "src=%s/ansible_collections dest=%s/" % (staging, CLIENT_DIR), check=False)
+    finally:
+        shutil.rmtree(staging)
+    return CLIENT_DIR
+
+
 def runtime_api(host, command):
-    result = host.run("python3 -c %s %s %s", _API_CLIENT, SOCKET, command)
+    """One runtime API command, sent by HAProxyRuntime on the instance; the answer text."""
+    result = host.run("python3 -c %s %s %s %s", _API_CLIENT, CLIENT_DIR, SOCKET, command)
     assert result.rc == 0, result.stderr
     return result.stdout
 
@@ -62,7 +88,8 @@ def show_stat(host):
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def show_info(host):
+def process_info(host):
+    """The answer to "show info" as a dict."""
     info = {}
     for line in runtime_api(host, "show info").splitlines():
         key, sep, value = line.partition(":")
@@ -165,14 +192,14 @@ def test_runtime_api_socket(host):
     assert sock.mode == 0o600
 
 
-def test_runtime_api_answers_show_info(host):
-    info = show_info(host)
+def test_runtime_api_is_answered_by_the_current_worker(host, runtime_client):
+    info = process_info(host)
     assert info["Name"] == "HAProxy"
     # The worker of the current master answers.
     assert int(info["Pid"]) in child_pids(host, master_pid(host))
 
 
-def test_runtime_api_lists_the_servers(host, expected_servers):
+def test_runtime_api_lists_the_servers(host, runtime_client, expected_servers):
     rows = show_stat(host)
     for backend, servers in expected_servers.items():
         live = {r["svname"]: r for r in rows if r["pxname"] == backend and r["svname"] not in ("FRONTEND", "BACKEND")}
@@ -193,13 +220,13 @@ def test_frontends_listen_and_answer(host, apps):
         assert status.strip() == "503"
 
 
-def test_added_host_reloads_without_restart(host):
+def test_added_host_reloads_without_restart(host, runtime_client):
     state = read_state(host)
     if state is None:
         pytest.skip("the side effect (a third application host) has not run")
     pid = master_pid(host)
     assert pid == state["master_pid"], "the master process was restarted instead of reloaded"
-    worker = int(show_info(host)["Pid"])
+    worker = int(process_info(host)["Pid"])
     assert worker not in state["worker_pids"], "the old worker still answers the runtime API"
     names = {r["svname"] for r in show_stat(host)}
     for added in state["added_hosts"]:
