@@ -43,6 +43,7 @@ ADMIN_FLAG_NAMES = (
 # srv_op_state of "show servers state" (HAProxy's enum srv_state).
 OP_STATES = {0: "stopped", 1: "starting", 2: "running", 3: "stopping"}
 
+# The admin states "set server ... state" forces.
 ADMIN_STATES = ("ready", "drain", "maint")
 
 # show stat "status" values of a server that takes traffic normally. "UP 1/3"
