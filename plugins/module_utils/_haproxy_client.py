@@ -69,7 +69,6 @@ class HAProxyServerMissing(HAProxyError):
     """The backend exists but has no server of that name."""
 
 
-
 def parse_socket_spec(spec):
     """Tell a unix socket path from a TCP address.
 

@@ -77,7 +77,7 @@ def parse_show_stat(text):
         for number, values in enumerate(csv.reader(lines[1:]), 2):
             if len(values) != len(header):
                 raise HAProxyAnswerError("line %d of the 'show stat' answer has %d fields where its header has %d (a cut or "
-                                   "garbled answer): %s" % (number, len(values), len(header), shorten(",".join(values), 120)))
+                                         "garbled answer): %s" % (number, len(values), len(header), shorten(",".join(values), 120)))
             row = dict(zip(header, values))
             row.pop("", None)
             rows.append(row)
@@ -101,18 +101,18 @@ def parse_servers_state(text):
     missing = [name for name in STATE_COLUMNS if name not in header]
     if missing:
         raise HAProxyAnswerError("the 'show servers state' answer has no %s column (header: %s)"
-                           % (", ".join(missing), shorten(lines[1])))
+                                 % (", ".join(missing), shorten(lines[1])))
     rows = []
     for number, line in enumerate(lines[2:], 3):
         fields = line.split()
         if len(fields) != len(header):
             raise HAProxyAnswerError("line %d of the 'show servers state' answer has %d fields where its header has %d (a cut "
-                               "or garbled answer): %s" % (number, len(fields), len(header), shorten(line, 120)))
+                                     "or garbled answer): %s" % (number, len(fields), len(header), shorten(line, 120)))
         row = dict(zip(header, fields))
         for name in ("srv_op_state", "srv_admin_state"):
             if not row[name].isdigit():
                 raise HAProxyAnswerError("line %d of the 'show servers state' answer has %s %r, not a number: %s"
-                                   % (number, name, row[name], shorten(line, 120)))
+                                         % (number, name, row[name], shorten(line, 120)))
         rows.append(row)
     return rows
 

@@ -82,7 +82,6 @@ def test_runtime_refuses_bad_timeout():
         hx.HAProxyRuntime("/x.sock", timeout=0)
 
 
-
 # ---------------------------------------------------------------------------
 # socket I/O (local sockets only; the real HAProxy is in tests/integration)
 # ---------------------------------------------------------------------------
