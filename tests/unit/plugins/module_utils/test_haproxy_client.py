@@ -12,6 +12,9 @@ import threading
 import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils import _haproxy_client as hx
+from ansible_collections.baton.docker.plugins.module_utils import _haproxy_plan as pl
+from ansible_collections.baton.docker.plugins.module_utils import _haproxy_stat as st
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from tests.support.haproxy import FakeRuntimeSocket
 from tests.support.haproxy_answers import (
     SERVERS_STATE_CHANGED_WEB,
@@ -75,6 +78,12 @@ def test_check_name(name, valid):
     else:
         with pytest.raises(hx.HAProxyError, match="not a valid HAProxy name"):
             hx.check_name("server", name)
+
+
+@pytest.mark.parametrize("error", [hx.HAProxyError, hx.HAProxyTimeout, hx.HAProxyServerMissing, st.HAProxyAnswerError,
+                                   pl.UnknownAdminState])
+def test_haproxy_errors_are_baton_errors(error):
+    assert issubclass(error, BatonError)
 
 
 def test_runtime_refuses_bad_timeout():

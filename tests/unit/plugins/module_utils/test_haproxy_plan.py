@@ -40,7 +40,7 @@ def test_admin_bits_after(bits, state, expected):
 
 
 def test_admin_bits_after_refuses_unknown_state():
-    with pytest.raises(ValueError):
+    with pytest.raises(pl.UnknownAdminState):
         pl.admin_bits_after(0, "up")
 
 
@@ -87,7 +87,7 @@ def test_plan_server_change(bits, weight, kwargs, steps):
 
 
 def test_plan_refuses_unknown_state():
-    with pytest.raises(ValueError):
+    with pytest.raises(pl.UnknownAdminState):
         pl.plan_server_change(Current(), state="up")
 
 
