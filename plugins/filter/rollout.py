@@ -2,7 +2,7 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters used by the roles to report what a rollout did and to read image references."""
+"""Filters used by the roles to read image references."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +10,6 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.baton.docker.plugins.module_utils._rollout import unit_summary as rollout_summary
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError
 from ansible_collections.baton.docker.plugins.module_utils._swap import image_tag as _image_tag
 
@@ -25,4 +24,4 @@ def image_tag(ref):
 
 class FilterModule(object):
     def filters(self):
-        return {"rollout_summary": rollout_summary, "image_tag": image_tag}
+        return {"image_tag": image_tag}

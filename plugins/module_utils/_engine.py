@@ -52,6 +52,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
     read_record,
+    record_path,
     write_record,
 )
 from ansible_collections.baton.docker.plugins.module_utils._rollout import (
@@ -429,7 +430,7 @@ class Rollout(object):
         if self.module._diff:
             self.result["diff"] = self.diff()
         release = dict(version=self.version, image=self.ref, image_id=self.result["image"].get("id") or "")
-        record_path = os.path.join(self.params["state_dir"], "%s.json" % self.app)
+        path = record_path(self.params["state_dir"], self.app)
         self.result["changed"] = bool(plan["steps"])
         if self.check_mode:
             self.report()
@@ -439,7 +440,7 @@ class Rollout(object):
             self.execute(unit, step["action"])
         self.report()
         if self.params["record"]:
-            self.record(record_path, release)
+            self.record(path, release)
         return self.result
 
     def report(self):

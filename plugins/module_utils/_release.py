@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text, read_json_object
 
 
@@ -57,3 +59,8 @@ def write_record(path, record, mode=0o644):
         atomic_write(path, json_text(record), mode)
     except (IOError, OSError) as exc:
         raise ReleaseRecordError("cannot write the release record %s: %s" % (path, exc))
+
+
+def record_path(state_dir, app):
+    """Where a host keeps the release record of ``app``: ``<state_dir>/<app>.json``."""
+    return os.path.join(state_dir, "%s.json" % app)

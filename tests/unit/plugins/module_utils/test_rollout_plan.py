@@ -223,3 +223,17 @@ def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
     with pytest.raises(PlanError) as info:
         plan_rollout([master("replace", admin=("ready", "maint"), up=(True, False)), backup("replace")])
     assert "h_backup is the only server of backend app on load balancer %s" % LB2 in str(info.value)
+
+
+@pytest.mark.parametrize("swap, expected", [
+    ({"slot": "shop-master", "seconds_to_healthy": 1.5, "rolled_back": False,
+      "image": {"old_ref": "shop:v1", "old_id": "sha256:" + "a" * 64, "ref": "shop:v2"}},
+     {"slot": "shop-master", "old": "shop:v1", "new": "shop:v2", "seconds_to_healthy": 1.5, "rolled_back": False}),
+    ({"container": {"name": "shop-backup"}, "image": {"old_ref": None, "old_id": None, "ref": "shop:v1"}},
+     {"slot": "shop-backup", "old": "(new slot)", "new": "shop:v1", "seconds_to_healthy": None, "rolled_back": False}),
+    ({"slot": "s", "image": {"old_id": "sha256:" + "b" * 64, "new_id": "sha256:" + "c" * 64}, "rolled_back": True},
+     {"slot": "s", "old": "sha256:bbbbbbbbbbbb", "new": "sha256:cccccccccccc", "seconds_to_healthy": None,
+      "rolled_back": True}),
+])
+def test_unit_summary_of_a_swap(swap, expected):
+    assert unit_summary(swap) == expected
