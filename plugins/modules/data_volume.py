@@ -30,17 +30,14 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
 attributes:
   check_mode:
-    support: full
     description: Reads the engine and reports what would be created or removed; creates, pulls and removes nothing.
   diff_mode:
-    support: full
     description: Returns the configuration before and after; C(before) is empty when the data volume is created.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the host whose Docker engine keeps the data volume.
 options:
   name:
@@ -241,10 +238,10 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     data_container_mounts, data_labels, data_path_drift, ensure_image, get_container, get_volume,
     normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume, volume_option_drift,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, run_docker_module
+from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, run_module
 
 
-class DataVolume(object):
+class DataVolume:
     """One data container or named volume, compared with the task and changed only when it must be."""
 
     def __init__(self, module, client, params, paths):
@@ -428,7 +425,7 @@ def check_image(params, paths, where=""):
                                 % (where, params["name"]))
 
 
-class DataVolumes(object):
+class DataVolumes:
     """The task: one data volume (name) or several in order (data_volumes), every entry checked before any change."""
 
     def __init__(self, module):
@@ -481,7 +478,7 @@ class DataVolumes(object):
             client.close()
 
 
-def main():
+def argument_spec():
     entry = dict(
         name=dict(type="str", required=True),
         volumes=dict(type="list", elements="str"),
@@ -491,7 +488,7 @@ def main():
         driver_opts=dict(type="dict"),
         kind=dict(type="str", choices=["container", "volume"]),
     )
-    argument_spec = dict(
+    return dict(
         name=dict(type="str"),
         data_volumes=dict(type="list", elements="dict", options=entry),
         volumes=dict(type="list", elements="str"),
@@ -502,11 +499,14 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         remove_volumes=dict(type="bool", default=False),
     )
-    run_docker_module(argument_spec, DataVolumes, DockerClientError,
-                      mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
-                                          ["data_volumes", "volumes"], ["data_volumes", "driver"],
-                                          ["data_volumes", "driver_opts"]],
-                      required_one_of=[["name", "data_volumes"]])
+
+
+def main():
+    run_module(argument_spec(), DataVolumes, connection="docker", errors=(DockerClientError,),
+               mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
+                                   ["data_volumes", "volumes"], ["data_volumes", "driver"],
+                                   ["data_volumes", "driver_opts"]],
+               required_one_of=[["name", "data_volumes"]])
 
 
 if __name__ == "__main__":

@@ -19,19 +19,16 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.pull
 attributes:
   check_mode:
-    support: full
     description: Nothing is pulled; an image that is not present locally is looked up in its registry, so a tag that
       does not exist fails in check mode too.
   diff_mode:
-    support: full
     description: Before and after image ID.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host.
 options:
   image:
@@ -88,18 +85,15 @@ pulled:
   sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS,
     PULL_ARGS,
     DockerClientError,
     connect,
     distribution_digest,
     image_attrs,
     pull_image,
-    require_docker,
 )
+from ansible_collections.baton.docker.plugins.module_utils._module import run_module
 from ansible_collections.baton.docker.plugins.module_utils._swap import (
     ParamError,
     image_ref,
@@ -107,7 +101,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
 )
 
 
-class ImagePull(object):
+class ImagePull:
     def __init__(self, module):
         self.module = module
         self.params = module.params
@@ -169,20 +163,17 @@ class ImagePull(object):
         return result
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         image=dict(type="str", required=True),
         expected_id=dict(type="str"),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    try:
-        result = ImagePull(module).run()
-    except (ParamError, DockerClientError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    spec.update(PULL_ARGS)
+    return spec
+
+
+def main():
+    run_module(argument_spec(), ImagePull, connection="docker", errors=(ParamError, DockerClientError))
 
 
 if __name__ == "__main__":

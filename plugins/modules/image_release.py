@@ -23,6 +23,7 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
 attributes:
   check_mode:
@@ -31,12 +32,9 @@ attributes:
     details: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
       because whether the build gives a new image is only known by building it.
   diff_mode:
-    support: full
     description: Returns the image ID the tag named (and the registry's digest) before and after; none in check mode,
       where nothing is built.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the build host, which needs the Docker engine and the source directory.
 options:
   source:
@@ -162,20 +160,18 @@ msg:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image,
-    remote_digest, require_docker, run_tests, tag_image,
+    DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image, remote_digest,
+    run_tests, tag_image,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._module import run_module
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-class ReleaseError(Exception):
-    def __init__(self, message, **details):
-        super(ReleaseError, self).__init__(message)
-        self.details = details
+class ReleaseError(BatonError):
+    """The release stopped; ``details`` carry what the tests left behind when they failed."""
 
 
 def release(module):
@@ -213,8 +209,8 @@ def release(module):
                 result["test_output"] = run_tests(client, image_id, command, params["test_env"], params["labels"],
                                                   params["test_timeout"])
             except TestsFailed as exc:
-                raise ReleaseError("%s; %s was not tagged or pushed" % (exc, ref), image_id=image_id,
-                                   test_output=exc.output, test_exit_code=exc.exit_code)
+                raise ReleaseError("%s; %s was not tagged or pushed" % (exc, ref),
+                                   dict(image_id=image_id, test_output=exc.output, test_exit_code=exc.exit_code))
             result["tested"] = True
         if previous != image_id:
             tag_image(client, image_id, repository, tag)
@@ -235,8 +231,16 @@ def release(module):
     return result
 
 
-def main():
-    argument_spec = dict(
+class Release:
+    def __init__(self, module):
+        self.module = module
+
+    def run(self):
+        return release(self.module)
+
+
+def argument_spec():
+    return dict(
         source=dict(type="path", required=True),
         dockerfile=dict(type="str", default="Dockerfile"),
         repository=dict(type="str", required=True),
@@ -249,17 +253,12 @@ def main():
         test_timeout=dict(type="int", default=600),
         push=dict(type="bool", default=True),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    try:
-        result = release(module)
-    except ReleaseError as exc:
-        module.fail_json(msg=str(exc), image="%s:%s" % (module.params["repository"], module.params["tag"]),
-                         **exc.details)
-    except DockerClientError as exc:
-        module.fail_json(msg=str(exc), image="%s:%s" % (module.params["repository"], module.params["tag"]))
-    module.exit_json(**result)
+
+
+def main():
+    run_module(argument_spec(), Release, connection="docker",
+               failure=lambda params: dict(image="%s:%s" % (params["repository"], params["tag"])),
+               errors=(DockerClientError,))
 
 
 if __name__ == "__main__":

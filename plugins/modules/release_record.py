@@ -20,16 +20,14 @@ description:
   - With O(state=read) the record is only read; O(require_previous) fails the task when no earlier release is known.
 author:
   - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.attributes
 attributes:
   check_mode:
-    support: full
     description: Reports whether the record would change and writes nothing.
   diff_mode:
-    support: full
     description: Current and previous release before and after.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the application host.
 options:
   path:
@@ -137,8 +135,7 @@ previous:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.baton.docker.plugins.module_utils._module import run_module
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
@@ -177,29 +174,33 @@ def run(module):
     return result
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            state=dict(type="str", default="present", choices=["present", "read"]),
-            app=dict(type="str"),
-            release=dict(type="dict", options=dict(
-                version=dict(type="str", required=True),
-                image=dict(type="str", required=True),
-                image_id=dict(type="str", required=True),
-            )),
-            slots=dict(type="list", elements="dict", default=[]),
-            history_size=dict(type="int", default=10),
-            require_previous=dict(type="bool", default=False),
-        ),
-        required_if=[("state", "present", ["release", "app"])],
-        supports_check_mode=True,
+class Record:
+    def __init__(self, module):
+        self.module = module
+
+    def run(self):
+        return run(self.module)
+
+
+def argument_spec():
+    return dict(
+        path=dict(type="path", required=True),
+        state=dict(type="str", default="present", choices=["present", "read"]),
+        app=dict(type="str"),
+        release=dict(type="dict", options=dict(
+            version=dict(type="str", required=True),
+            image=dict(type="str", required=True),
+            image_id=dict(type="str", required=True),
+        )),
+        slots=dict(type="list", elements="dict", default=[]),
+        history_size=dict(type="int", default=10),
+        require_previous=dict(type="bool", default=False),
     )
-    try:
-        result = run(module)
-    except ReleaseRecordError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+
+
+def main():
+    run_module(argument_spec(), Record, errors=(ReleaseRecordError,),
+               required_if=[("state", "present", ["release", "app"])])
 
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@ import copy
 import errno
 import ipaddress
 import json
+import math
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -23,7 +25,10 @@ import subprocess
 import tempfile
 import traceback
 
+import yaml
+
 from ansible.module_utils import basic
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.testing import patch_module_args
 
 CASE_SECONDS = 5.0
@@ -73,36 +78,17 @@ class _Exit(BaseException):
         self.result = result
 
 
-class _Captured(BaseException):
-    pass
-
-
 # ------------------------------------------------------------------ the spec
 
 
-def capture_spec(main, args):
-    """The argument_spec (and other AnsibleModule keywords) main() builds its module with, read on a first call."""
-    seen = {}
-    original = basic.AnsibleModule.__init__
+def module_spec(module):
+    """The argument spec main() builds: the module's own ``argument_spec()`` plus the options of the backends its
+    documentation extends (the doc fragments docker, haproxy, aws), which the shared runner adds."""
+    from ansible_collections.baton.docker.plugins.module_utils import _module
 
-    def record(self, *a, **kw):
-        seen.update(kw)
-        if a:
-            seen["argument_spec"] = a[0]
-        raise _Captured()
-
-    basic.AnsibleModule.__init__ = record
-    try:
-        with patch_module_args(args):
-            try:
-                main()
-            except _Captured:
-                pass
-    finally:
-        basic.AnsibleModule.__init__ = original
-    if "argument_spec" not in seen:
-        raise AssertionError("main() did not build an AnsibleModule")
-    return copy.deepcopy(seen)
+    fragments = yaml.safe_load(module.DOCUMENTATION).get("extends_documentation_fragment") or []
+    backends = [name.rsplit(".", 1)[-1] for name in fragments if name.rsplit(".", 1)[-1] in _module.CONNECTIONS]
+    return _module.module_arguments(module.argument_spec(), backends)["argument_spec"]
 
 
 def spec_at(spec, path):
@@ -581,3 +567,61 @@ def in_validator(text):
     frames = [line for line in str(text).splitlines() if line.strip().startswith("File ")]
     return bool(frames) and "in __init__" in "".join(f for f in frames if "module_utils/basic.py" in f) and all(
         "/ansible/module_utils/" in f for f in frames[frames.index(next(f for f in frames if "module_utils/basic.py" in f)):])
+
+
+# ------------------------------------------------------------------ what must be refused
+
+# The options that hold seconds: a timeout, interval or seconds option of type int or float.
+SECONDS_NAME = re.compile(r"timeout|interval|seconds")
+MAX_SECONDS = 86400
+
+
+def core_accepts(spec, args):
+    """The parameters as ansible-core's own validation of ``spec`` converts them, or None when it refuses ``args``
+    (constraints between options, such as mutually_exclusive, are left out: their refusals name the options)."""
+    params = dict((key, value) for key, value in args.items() if not key.startswith("_ansible_"))
+    result = ArgumentSpecValidator(spec).validate(params)
+    return None if result.error_messages else result.validated_parameters
+
+
+def _strings(value, path=()):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, path + (index,))
+
+
+def _seconds(spec, params, path=()):
+    for name, entry in spec.items():
+        value = params.get(name) if isinstance(params, dict) else None
+        if entry.get("type") in ("int", "float") and SECONDS_NAME.search(name):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                yield path + (name,), value
+        elif entry.get("options") and isinstance(value, dict):
+            yield from _seconds(entry["options"], value, path + (name,))
+        elif entry.get("options") and isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _seconds(entry["options"], item, path + (name, index))
+
+
+def must_refuse(spec, params, names=None):
+    """Why our validation must refuse ``params`` (as ansible-core accepted them): a list of reasons, each naming the
+    parameter, empty when nothing requires a refusal. A string holding NUL anywhere; a seconds option that is
+    negative, NaN, infinite or more than a day; a value of ``names`` ({parameter path: pattern of valid values})
+    that its pattern does not match in full."""
+    reasons = ["%s holds a NUL character" % show_path(path) for path, value in _strings(params) if "\x00" in value]
+    for path, value in _seconds(spec, params):
+        if math.isnan(value) or value < 0 or value > MAX_SECONDS:
+            reasons.append("%s = %r seconds" % (show_path(path), value))
+    for path, pattern in (names or {}).items():
+        try:
+            value = _get(params, path)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            reasons.append("%s = %r is not a valid name" % (show_path(path), value[:40]))
+    return reasons
