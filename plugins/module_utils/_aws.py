@@ -34,15 +34,12 @@ try:
     from botocore.config import Config
     from botocore import exceptions as botocore_errors
     from botocore.parsers import ResponseParserError
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by require_boto3()
-    boto3 = None
-    Config = None
-    botocore_errors = None
-    ResponseParserError = None
-    HAS_BOTO3 = False
+    boto3 = Config = botocore_errors = ResponseParserError = None
     BOTO3_IMPORT_ERROR = traceback.format_exc()
+else:
+    BOTO3_IMPORT_ERROR = None
+HAS_BOTO3 = BOTO3_IMPORT_ERROR is None
 
 # Shared argument spec of every module that talks to AWS; documented by the
 # baton.docker.aws doc fragment. Nothing here has a fallback on purpose: what

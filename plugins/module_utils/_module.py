@@ -145,6 +145,18 @@ def require_library(module, name):
         check(module)
 
 
+class ModuleRunner:
+    """What run_module builds and runs: ``run()`` returns the result. Its ``result`` attribute, when set, is the
+    result so far that a failure reports; its ``warnings`` are shown either way."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def run(self):
+        raise NotImplementedError
+
+
 def run_module(argument_spec, runner, connection=None, validate=None, checked_seconds=(), absolute_paths=(),
                failure=None, require=None, errors=(), **module_kwargs):
     """Build the AnsibleModule (``argument_spec`` plus the options of ``connection``; check mode supported), check

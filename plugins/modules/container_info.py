@@ -158,7 +158,11 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     connect,
     list_containers,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, run_module  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import (  # noqa: E402
+    CONTAINER_NAME,
+    ModuleRunner,
+    run_module,
+)
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, normalize_mapping  # noqa: E402
 
 
@@ -178,11 +182,7 @@ def validate(params):
     return None
 
 
-class ContainerInfo:
-    def __init__(self, module):
-        self.params = module.params
-        self.result = dict(changed=False, containers=[])
-
+class ContainerInfo(ModuleRunner):
     def run(self):
         params = self.params
         labels = normalize_mapping("labels", params["labels"])

@@ -231,7 +231,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     run_oneoff,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noqa: E402
     ParamError,
     check_non_negative,
@@ -252,10 +252,9 @@ class RunFailed(BatonError):
     """The command ran (or was started) and failed; the result carries its output."""
 
 
-class OneOffRun:
+class OneOffRun(ModuleRunner):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.client = None
         self.result = dict(changed=False, ran=False, pulled=False, container=None, image=self.params["image"])
 

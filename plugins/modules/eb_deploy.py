@@ -212,7 +212,7 @@ from ansible_collections.baton.docker.plugins.module_utils._aws import (
     ready_for_update, version_clash,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
 class DeployError(BatonError):
@@ -231,11 +231,10 @@ def _digests(path):
     return sha.hexdigest(), md5.hexdigest()
 
 
-class Deployer:
+class Deployer(ModuleRunner):
     def __init__(self, module):
-        self.module = module
+        super().__init__(module)
         self.aws = None
-        self.params = module.params
         self.app = module.params["application"]
         self.env_name = module.params["environment"]
         self.label = module.params["version_label"]

@@ -310,7 +310,7 @@ from ansible_collections.baton.docker.plugins.module_utils._dockerrun import (
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
 class DockerrunError(BatonError):
@@ -371,11 +371,7 @@ def _needs(path, data, mode):
     return None, current
 
 
-class Dockerrun:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
+class Dockerrun(ModuleRunner):
     def run(self):
         params = self.params
         errors = validate(params)

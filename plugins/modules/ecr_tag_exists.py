@@ -141,7 +141,7 @@ from ansible_collections.baton.docker.plugins.module_utils._aws import (
     AwsClient, ImageMissing, RepositoryMissing, image_summary,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
 class Missing(BatonError):
@@ -170,11 +170,7 @@ def check(aws, params):
     return result
 
 
-class TagCheck:
-    def __init__(self, module):
-        self.params = module.params
-        self.result = None
-
+class TagCheck(ModuleRunner):
     def run(self):
         self.result = check(AwsClient.from_params(self.params), self.params)
         if not self.result["exists"] and self.params["fail_if_missing"]:

@@ -251,15 +251,14 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     step_command,
     steps_change,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
-class BackendServer:
+class BackendServer(ModuleRunner):
     """Brings one backend server to the requested state: read, plan, apply, wait, read again."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.backend = self.params["backend"]
         self.server = self.params["server"]
         self.result = dict(changed=False, backend=self.backend, server=self.server, waited=0.0)

@@ -71,19 +71,15 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy import (
     HAProxyRuntime,
     filter_server_state,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
 class StateFileError(BatonError):
     """The configuration could not be read or the state file could not be written."""
 
 
-class ServerStateFile:
+class ServerStateFile(ModuleRunner):
     """Writes HAProxy's server state (``show servers state``) to a file, when it differs from the file."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
 
     def run(self):
         params = self.params

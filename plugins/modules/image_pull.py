@@ -93,7 +93,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     image_attrs,
     pull_image,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._swap import (
     ParamError,
     image_ref,
@@ -101,22 +101,20 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
 )
 
 
-class ImagePull:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
-        self.auth = self.params["pull_auth"]
-        self.client = None
+class ImagePull(ModuleRunner):
+    """Makes sure the image is present (and is the expected build), pulling it when it must."""
+
+    repository = tag = digest = ref = client = None
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
+            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.params["pull_auth"])
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 
     def run(self):
+        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
+        self.ref = image_ref(self.repository, self.tag, self.digest)
         self.client = connect(self.params["docker_host"], self.params["api_timeout"])
         expected = self.params["expected_id"]
         pull = self.params["pull"]
@@ -137,7 +135,7 @@ class ImagePull:
         after = before
         if reason and self.module.check_mode:
             try:
-                distribution_digest(self.client, self.ref, auth=self.auth)
+                distribution_digest(self.client, self.ref, auth=self.params["pull_auth"])
             except DockerClientError as exc:
                 raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
             after = None if before is None or pull == "always" else before

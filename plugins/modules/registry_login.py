@@ -130,75 +130,68 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     DockerClientError, connect, docker_config_path, login, stored_auth_matches,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
-from ansible_collections.baton.docker.plugins.module_utils._module import require_library, run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, require_library, run_module
 
 
 class LoginError(BatonError):
     """Options that do not make a login."""
 
 
-def credentials(module):
-    """(registry, username, password, extra result) from the options or from ECR."""
-    params = module.params
-    if not params["ecr"]:
-        if params["registry_id"]:
-            raise LoginError("registry_id: only used with ecr=true")
-        for name in ("registry", "username", "password"):
-            if not params[name]:
-                raise LoginError("%s: required when ecr is false" % name)
-        return registry_host(params["registry"]), params["username"], params["password"], {}
-    for name in ("username", "password"):
-        if params[name] is not None:
-            raise LoginError("%s: not used with ecr=true, the credentials come from ECR" % name)
-    require_library(module, "aws")
-    token = AwsClient.from_params(params).ecr_authorization(params["registry_id"])
-    # Belt and braces: the token never leaves the module, but if a message ever
-    # quoted it, Ansible masks it.
-    module.no_log_values.add(token["password"])
-    registry = registry_host(params["registry"]) if params["registry"] else token["registry"]
-    if not registry:
-        raise LoginError("ECR returned no registry endpoint; set registry")
-    return registry, token["username"], token["password"], dict(expires_at=token["expires_at"])
+class Login(ModuleRunner):
+    def credentials(self):
+        """(registry, username, password, extra result) from the options or from ECR."""
+        module, params = self.module, self.params
+        if not params["ecr"]:
+            if params["registry_id"]:
+                raise LoginError("registry_id: only used with ecr=true")
+            for name in ("registry", "username", "password"):
+                if not params[name]:
+                    raise LoginError("%s: required when ecr is false" % name)
+            return registry_host(params["registry"]), params["username"], params["password"], {}
+        for name in ("username", "password"):
+            if params[name] is not None:
+                raise LoginError("%s: not used with ecr=true, the credentials come from ECR" % name)
+        require_library(module, "aws")
+        token = AwsClient.from_params(params).ecr_authorization(params["registry_id"])
+        # Belt and braces: the token never leaves the module, but if a message ever
+        # quoted it, Ansible masks it.
+        module.no_log_values.add(token["password"])
+        registry = registry_host(params["registry"]) if params["registry"] else token["registry"]
+        if not registry:
+            raise LoginError("ECR returned no registry endpoint; set registry")
+        return registry, token["username"], token["password"], dict(expires_at=token["expires_at"])
 
-
-def run(module):
-    params = module.params
-    registry, username, password, extra = credentials(module)
-    if not registry:
-        raise LoginError("registry: must not be empty")
-    config_path = params["config_path"] or docker_config_path()
-    result = dict(changed=False, registry=registry, username=username, config_path=config_path)
-    result.update(extra)
-    stored = stored_auth_matches(registry, username, password, config_path)
-    if stored and not params["reauthorize"]:
-        result["msg"] = "the Docker config already holds these credentials for %s" % registry
-        return result
-    result["changed"] = not stored
-    if module._diff:
-        # What the config file says about the registry, never the credentials themselves.
-        result["diff"] = dict(before=dict(registry=registry, credentials="stored" if stored else "other or none"),
-                              after=dict(registry=registry, credentials="stored"))
-    if module.check_mode:
-        result["msg"] = ("would store new credentials for %s" % registry) if not stored \
-            else "would check the stored credentials for %s with the registry" % registry
-        return result
-    require_library(module, "docker")
-    client = connect(params["docker_host"], params["api_timeout"])
-    try:
-        login(client, registry, username, password, config_path)
-    finally:
-        client.close()
-    result["msg"] = ("stored new credentials for %s" % registry) if not stored \
-        else "the registry %s accepted the stored credentials" % registry
-    return result
-
-
-class Login:
-    def __init__(self, module):
-        self.module = module
 
     def run(self):
-        return run(self.module)
+        module, params = self.module, self.params
+        registry, username, password, extra = self.credentials()
+        if not registry:
+            raise LoginError("registry: must not be empty")
+        config_path = params["config_path"] or docker_config_path()
+        result = dict(changed=False, registry=registry, username=username, config_path=config_path)
+        result.update(extra)
+        stored = stored_auth_matches(registry, username, password, config_path)
+        if stored and not params["reauthorize"]:
+            result["msg"] = "the Docker config already holds these credentials for %s" % registry
+            return result
+        result["changed"] = not stored
+        if module._diff:
+            # What the config file says about the registry, never the credentials themselves.
+            result["diff"] = dict(before=dict(registry=registry, credentials="stored" if stored else "other or none"),
+                                  after=dict(registry=registry, credentials="stored"))
+        if module.check_mode:
+            result["msg"] = ("would store new credentials for %s" % registry) if not stored \
+                else "would check the stored credentials for %s with the registry" % registry
+            return result
+        require_library(module, "docker")
+        client = connect(params["docker_host"], params["api_timeout"])
+        try:
+            login(client, registry, username, password, config_path)
+        finally:
+            client.close()
+        result["msg"] = ("stored new credentials for %s" % registry) if not stored \
+            else "the registry %s accepted the stored credentials" % registry
+        return result
 
 
 def argument_spec():

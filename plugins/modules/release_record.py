@@ -135,7 +135,7 @@ previous:
 
 import time
 
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
@@ -149,37 +149,30 @@ def _releases(record):
     return {"current": record.get("current"), "previous": record.get("previous")}
 
 
-def run(module):
-    params = module.params
-    old = read_record(params["path"])
-    if params["state"] == "read":
-        if params["require_previous"] and not (old or {}).get("previous"):
-            if old is None:
-                raise ReleaseRecordError("no release record at %s: nothing was deployed here with it yet" % params["path"])
-            raise ReleaseRecordError("%s records no release before the current one (%s)"
-                                     % (params["path"], (old.get("current") or {}).get("version")))
-        return dict(changed=False, record=old, previous=(old or {}).get("previous"))
-
-    if not params["release"] or not params["app"]:
-        # required_if lets an explicit null through.
-        raise ReleaseRecordError("release and app are required when state is present")
-    release = dict(params["release"])
-    release["deployed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])
-    if changed and not module.check_mode:
-        write_record(params["path"], record)
-    result = dict(changed=changed, record=record, previous=record.get("previous"))
-    if module._diff:
-        result["diff"] = dict(before=_releases(old), after=_releases(record))
-    return result
-
-
-class Record:
-    def __init__(self, module):
-        self.module = module
-
+class Record(ModuleRunner):
     def run(self):
-        return run(self.module)
+        module, params = self.module, self.params
+        old = read_record(params["path"])
+        if params["state"] == "read":
+            if params["require_previous"] and not (old or {}).get("previous"):
+                if old is None:
+                    raise ReleaseRecordError("no release record at %s: nothing was deployed here with it yet" % params["path"])
+                raise ReleaseRecordError("%s records no release before the current one (%s)"
+                                         % (params["path"], (old.get("current") or {}).get("version")))
+            return dict(changed=False, record=old, previous=(old or {}).get("previous"))
+
+        if not params["release"] or not params["app"]:
+            # required_if lets an explicit null through.
+            raise ReleaseRecordError("release and app are required when state is present")
+        release = dict(params["release"])
+        release["deployed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])
+        if changed and not module.check_mode:
+            write_record(params["path"], record)
+        result = dict(changed=changed, record=record, previous=record.get("previous"))
+        if module._diff:
+            result["diff"] = dict(before=_releases(old), after=_releases(record))
+        return result
 
 
 def argument_spec():

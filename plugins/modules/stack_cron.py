@@ -151,7 +151,7 @@ import os
 
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
-from ansible_collections.baton.docker.plugins.module_utils._module import run_module
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._stack import (
     CRON_FIELDS, cron_file_text, cron_runs, cron_service_text, cron_timer_text, systemd_unit_name,
 )
@@ -178,10 +178,9 @@ def file_mode(path):
         return None
 
 
-class StackCron:
+class StackCron(ModuleRunner):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.check_mode = module.check_mode
         self.title = self.params["title"] or self.params["stack"]
         self.result = dict(changed=False, backend=None, entries=[], files={}, timers={}, cron_daemon_missing=False)
