@@ -89,12 +89,10 @@ def seconds_options(spec, params, path=""):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 yield where, value
         elif entry.get("options") and isinstance(value, dict):
-            for found in seconds_options(entry["options"], value, where):
-                yield found
+            yield from seconds_options(entry["options"], value, where)
         elif entry.get("options") and isinstance(value, list):
             for index, item in enumerate(value):
-                for found in seconds_options(entry["options"], item, "%s[%d]" % (where, index)):
-                    yield found
+                yield from seconds_options(entry["options"], item, "%s[%d]" % (where, index))
 
 
 def seconds_errors(spec, params, checked=()):

@@ -161,7 +161,6 @@ class Login(ModuleRunner):
             raise LoginError("ECR returned no registry endpoint; set registry")
         return registry, token["username"], token["password"], dict(expires_at=token["expires_at"])
 
-
     def run(self):
         module, params = self.module, self.params
         registry, username, password, extra = self.credentials()
