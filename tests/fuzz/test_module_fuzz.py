@@ -184,6 +184,7 @@ def test_fuzz_module(module, world):
                 unnamed.append("%s\nmsg: %s" % (_case_text(module, seed, number, args, mutations),
                                                 str(detail.get("msg"))[:500]))
         counts["docker_reads"] = sandbox.docker_reads
+        counts["aws_reads"] = sandbox.aws_reads
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["effects"] = changes
     counts["core_crash_examples"] = sorted(set(core_crashes))[:5]

@@ -14,7 +14,6 @@ import copy
 import errno
 import ipaddress
 import json
-import math
 import os
 import random
 import re
@@ -266,6 +265,7 @@ class Sandbox(object):
         self._undo = []
         self._docker_cache = {}
         self.docker_reads = 0
+        self.aws_reads = 0
 
     # -- effects --
     def effect(self, what):
@@ -441,10 +441,28 @@ class Sandbox(object):
         real_load = botocore.loaders.JSONFileLoader.load_file
         cache = {}
 
+        answers = {}
+
         def make_api_call(client, operation, params):
             if not operation.startswith(READ_ONLY_AWS):
                 sandbox.effect("AWS %s %s" % (client.meta.service_model.service_name, operation))
-            return real_call(client, operation, params)
+            # A read is answered once per request for the whole run, as the Docker reads are: nothing the fuzz does
+            # changes what moto holds, so the answer (or the error) stays what it was.
+            signer = getattr(client, "_request_signer", None)
+            creds = getattr(signer, "_credentials", None)
+            key = (client.meta.service_model.service_name, client.meta.endpoint_url, client.meta.region_name,
+                   creds and tuple(creds.get_frozen_credentials()), operation,
+                   json.dumps(params, sort_keys=True, default=repr))
+            if key not in answers:
+                sandbox.aws_reads += 1
+                try:
+                    answers[key] = ("answer", real_call(client, operation, params))
+                except Exception as exc:
+                    answers[key] = ("error", exc)
+            kind, value = answers[key]
+            if kind == "error":
+                raise value.with_traceback(None)
+            return copy.deepcopy(value)
 
         def aws_init(client, *a, **kw):
             kw["sleep"] = lambda seconds: None  # the retry pacing of the class, stood in for as its tests do
@@ -458,8 +476,18 @@ class Sandbox(object):
             return cache[file_path]
 
         import boto3.session
-        real_client = boto3.session.Session.client
+        real_session = boto3.session.Session
+        real_client = real_session.client
         clients = {}
+        sessions = {}
+
+        def session(**kw):
+            # One boto3 session per set of connection options for the whole run (making one takes longer than most
+            # cases). Creation errors (an unknown profile) are not kept, so each case meets them again.
+            key = json.dumps(kw, sort_keys=True, default=repr)
+            if key not in sessions:
+                sessions[key] = real_session(**kw)
+            return sessions[key]
 
         def client(session, service, *a, **kw):
             # One boto3 client per (service, region, credentials, endpoint, config) for the whole run: creating one
@@ -471,7 +499,8 @@ class Sandbox(object):
                 clients[key] = real_client(session, service, *a, **kw)
             return clients[key]
 
-        self._set(boto3.session.Session, "client", client)
+        self._set(real_session, "client", client)
+        self._set(boto3.session, "Session", session)
         self._set(botocore.client.BaseClient, "_make_api_call", make_api_call)
         self._set(_aws.AwsClient, "__init__", aws_init)
         self._set(botocore.loaders.JSONFileLoader, "load_file", load_file)
@@ -580,7 +609,10 @@ def core_accepts(spec, args):
     """The parameters as ansible-core's own validation of ``spec`` converts them, or None when it refuses ``args``
     (constraints between options, such as mutually_exclusive, are left out: their refusals name the options)."""
     params = dict((key, value) for key, value in args.items() if not key.startswith("_ansible_"))
-    result = ArgumentSpecValidator(spec).validate(params)
+    try:
+        result = ArgumentSpecValidator(spec).validate(params)
+    except Exception:  # ansible-core's own validation crashes on a few values (infinity for an int)
+        return None
     return None if result.error_messages else result.validated_parameters
 
 
@@ -615,7 +647,7 @@ def must_refuse(spec, params, names=None):
     that its pattern does not match in full."""
     reasons = ["%s holds a NUL character" % show_path(path) for path, value in _strings(params) if "\x00" in value]
     for path, value in _seconds(spec, params):
-        if math.isnan(value) or value < 0 or value > MAX_SECONDS:
+        if value != value or value < 0 or value > MAX_SECONDS:  # value != value: NaN
             reasons.append("%s = %r seconds" % (show_path(path), value))
     for path, pattern in (names or {}).items():
         try:
