@@ -14,6 +14,7 @@ import copy
 import errno
 import ipaddress
 import json
+import math
 import os
 import random
 import re
@@ -647,7 +648,7 @@ def must_refuse(spec, params, names=None):
     that its pattern does not match in full."""
     reasons = ["%s holds a NUL character" % show_path(path) for path, value in _strings(params) if "\x00" in value]
     for path, value in _seconds(spec, params):
-        if value != value or value < 0 or value > MAX_SECONDS:  # value != value: NaN
+        if (isinstance(value, float) and math.isnan(value)) or value < 0 or value > MAX_SECONDS:
             reasons.append("%s = %r seconds" % (show_path(path), value))
     for path, pattern in (names or {}).items():
         try:
