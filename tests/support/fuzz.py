@@ -142,7 +142,7 @@ def show_path(path):
     return text
 
 
-class Generator(object):
+class Generator:
     """Cases for one module: its baseline with 1-3 mutations each, from a seeded random source (reproducible)."""
 
     def __init__(self, spec, baseline, seed):
@@ -250,7 +250,7 @@ def _loopback(host):
         return False
 
 
-class Sandbox(object):
+class Sandbox:
     """Patches that stand between main() and the host while a module is fuzzed.
 
     ``case_dir``: the only directory a case may write into; it is emptied before every case. Docker reads go to
