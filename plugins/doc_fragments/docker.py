@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Connection options shared by every module that talks to the Docker engine
     # (argument spec: DOCKER_COMMON_ARGS in plugins/module_utils/_docker.py).

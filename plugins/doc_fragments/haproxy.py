@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     """Options of every module that talks to the HAProxy runtime API."""
 
     DOCUMENTATION = r"""

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Options of the modules that make sure an image is present (argument spec:
     # PULL_ARGS in plugins/module_utils/_docker.py).

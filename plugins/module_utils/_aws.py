@@ -8,8 +8,8 @@ Every call a baton.docker module makes to ECR, S3 or Elastic Beanstalk goes
 through AwsClient in this file. It builds boto3 clients from the shared
 connection options (the standard boto3 chain fills in whatever is not given),
 retries throttling and transient failures with a bounded exponential backoff,
-and turns AWS errors into AwsError messages a user can act on. Modules catch
-AwsError and call fail_json.
+and turns AWS errors into AwsError messages a user can act on (a BatonError: the
+shared module runner reports it).
 
 The second half of the file holds the pure decisions of the Elastic Beanstalk
 deploy (what to upload, whether a version label clashes, whether the
@@ -27,20 +27,19 @@ import random
 import time
 import traceback
 
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+
 try:
     import boto3
     from botocore.config import Config
     from botocore import exceptions as botocore_errors
     from botocore.parsers import ResponseParserError
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by require_boto3()
-    boto3 = None
-    Config = None
-    botocore_errors = None
-    ResponseParserError = None
-    HAS_BOTO3 = False
+    boto3 = Config = botocore_errors = ResponseParserError = None
     BOTO3_IMPORT_ERROR = traceback.format_exc()
+else:
+    BOTO3_IMPORT_ERROR = None
+HAS_BOTO3 = BOTO3_IMPORT_ERROR is None
 
 # Shared argument spec of every module that talks to AWS; documented by the
 # baton.docker.aws doc fragment. Nothing here has a fallback on purpose: what
@@ -78,11 +77,11 @@ EB_BUSY_STATUSES = frozenset(("Launching", "Updating", "Aborting", "LinkingFrom"
 EB_GONE_STATUSES = frozenset(("Terminating", "Terminated"))
 
 
-class AwsError(Exception):
-    """An AWS failure, worded for the user."""
+class AwsError(BatonError):
+    """An AWS failure, worded for the user; ``code`` is AWS's error code when AWS answered with one."""
 
-    def __init__(self, message, code=None):
-        super(AwsError, self).__init__(message)
+    def __init__(self, message, code=None, details=None):
+        super().__init__(message, details)
         self.code = code
 
 
@@ -150,7 +149,7 @@ def _http_status(exc):
 # The client
 # ---------------------------------------------------------------------------
 
-class AwsClient(object):
+class AwsClient:
     """boto3 clients for ECR, S3 and Elastic Beanstalk, with retries.
 
     `sleep` is injectable so that tests can run the real retry path without
@@ -339,7 +338,7 @@ class AwsClient(object):
             if _error_code(exc) == "NoSuchBucket":
                 raise AwsError("S3 bucket %r does not exist" % bucket, code="NoSuchBucket")
             raise self._failed(exc, "S3 PutObject of s3://%s/%s" % (bucket, key))
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             raise AwsError("cannot read %s: %s" % (path, exc))
         return answer.get("ETag")
 

@@ -19,17 +19,15 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
 attributes:
   check_mode:
-    support: full
     description: Reads the same way in check mode.
   diff_mode:
     support: N/A
     description: Changes nothing, so has nothing to compare.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host.
 options:
   labels:
@@ -155,50 +153,52 @@ containers:
       mounts: []
 """
 
-import re  # noqa: E402 (imports follow the documentation)
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
-    DOCKER_COMMON_ARGS,
     DockerClientError,
     connect,
     list_containers,
-    require_docker,
+)
+from ansible_collections.baton.docker.plugins.module_utils._module import (  # noqa: E402
+    CONTAINER_NAME,
+    ModuleRunner,
+    run_module,
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, normalize_mapping  # noqa: E402
 
 
-def container_info(params):
-    labels = normalize_mapping("labels", params["labels"])
-    if params["name"] is not None and not params["name"].strip():
-        raise ParamError("name: must not be empty (leave it out to list by labels only)")
-    client = connect(params["docker_host"], params["api_timeout"])
-    try:
-        containers = list_containers(client, labels=labels, name=params["name"], include_stopped=params["all"])
-    finally:
-        client.close()
-    return dict(changed=False, containers=containers)
-
-
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return dict(
         labels=dict(type="dict"),
         name=dict(type="str"),
         all=dict(type="bool", default=True),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    name = module.params["name"]
-    if name and not re.match(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
+
+
+def validate(params):
+    name = params["name"]
+    if name and not CONTAINER_NAME.match(name):
         # The engine reads a name such as "/" or "" as another endpoint (a list of all containers).
-        module.fail_json(msg="name: %r is not a valid container name" % name, changed=False, containers=[])
-    try:
-        result = container_info(module.params)
-    except (ParamError, DockerClientError) as exc:
-        module.fail_json(msg=str(exc), changed=False, containers=[])
-    module.exit_json(**result)
+        return "name: %r is not a valid container name" % name
+    return None
+
+
+class ContainerInfo(ModuleRunner):
+    def run(self):
+        params = self.params
+        labels = normalize_mapping("labels", params["labels"])
+        if params["name"] is not None and not params["name"].strip():
+            raise ParamError("name: must not be empty (leave it out to list by labels only)")
+        client = connect(params["docker_host"], params["api_timeout"])
+        try:
+            containers = list_containers(client, labels=labels, name=params["name"], include_stopped=params["all"])
+        finally:
+            client.close()
+        return dict(changed=False, containers=containers)
+
+
+def main():
+    run_module(argument_spec(), ContainerInfo, connection="docker", validate=validate,
+               failure=lambda params: dict(containers=[]), errors=(ParamError, DockerClientError))
 
 
 if __name__ == "__main__":

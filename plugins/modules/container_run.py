@@ -28,6 +28,7 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.pull
 attributes:
@@ -38,11 +39,8 @@ attributes:
       what would run. An image that is missing locally is looked up in its registry, so a tag that does not exist fails
       in check mode too.
   diff_mode:
-    support: full
     description: Shows the one-off container that runs (name, image, command; never its environment) as added.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host.
 options:
   image:
@@ -232,7 +230,8 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     referenced_container,
     run_oneoff,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noqa: E402
     ParamError,
     check_non_negative,
@@ -249,14 +248,13 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noq
 )
 
 
-class RunFailed(Exception):
+class RunFailed(BatonError):
     """The command ran (or was started) and failed; the result carries its output."""
 
 
-class OneOffRun(object):
+class OneOffRun(ModuleRunner):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.client = None
         self.result = dict(changed=False, ran=False, pulled=False, container=None, image=self.params["image"])
 
@@ -383,8 +381,8 @@ class OneOffRun(object):
             self.module.warn("%s; remove it by hand (it carries the label baton.oneoff=true)" % error)
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         image=dict(type="str", required=True),
         command=dict(type="raw"),
         entrypoint=dict(type="raw"),
@@ -401,8 +399,14 @@ def main():
         timeout=dict(type="int", default=600),
         log_lines=dict(type="int", default=100),
     )
-    argument_spec.update(PULL_ARGS)
-    run_docker_module(argument_spec, OneOffRun, (ParamError, RunFailed, DockerClientError))
+    spec.update(PULL_ARGS)
+    return spec
+
+
+def main():
+    # timeout and api_timeout must be more than 0: OneOffRun.check_params says so in its own words.
+    run_module(argument_spec(), OneOffRun, connection="docker", checked_seconds=("timeout", "api_timeout"),
+               errors=(ParamError, DockerClientError))
 
 
 if __name__ == "__main__":

@@ -49,19 +49,16 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.pull
 attributes:
   check_mode:
-    support: full
     description: Reports what would change and changes nothing; images are not pulled, a missing image is looked up
       in its registry (distribution inspect) so a tag that does not exist fails in check mode too.
   diff_mode:
-    support: full
     description: Before and after image and slot configuration; env values are shown masked.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host; the port pre-check and the HTTP probe run from there.
 options:
   name:
@@ -461,7 +458,7 @@ diff:
 """
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # noqa: E402
     SWAP_ARGS,
@@ -469,12 +466,21 @@ from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # 
     SwapFailed,
 )
 
+# Seconds options whose lower bound ContainerSwap.check_params checks in its own words.
+CHECKED_SECONDS = ("stop_timeout", "api_timeout", "health.interval", "health.timeout", "healthcheck.interval",
+                   "healthcheck.timeout")
+
+
+def argument_spec():
+    spec = dict(SWAP_ARGS)
+    spec.update(PULL_ARGS)
+    return spec
+
 
 def main():
-    argument_spec = dict(SWAP_ARGS)
-    argument_spec.update(PULL_ARGS)
-    run_docker_module(argument_spec, ContainerSwap, (ParamError, DockerClientError, SwapFailed),
-                      required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
+    run_module(argument_spec(), ContainerSwap, connection="docker", checked_seconds=CHECKED_SECONDS,
+               errors=(ParamError, DockerClientError, SwapFailed),
+               required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
 
 
 if __name__ == "__main__":

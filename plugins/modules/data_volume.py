@@ -30,17 +30,14 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
 attributes:
   check_mode:
-    support: full
     description: Reads the engine and reports what would be created or removed; creates, pulls and removes nothing.
   diff_mode:
-    support: full
     description: Returns the configuration before and after; C(before) is empty when the data volume is created.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the host whose Docker engine keeps the data volume.
 options:
   name:
@@ -241,10 +238,10 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     data_container_mounts, data_labels, data_path_drift, ensure_image, get_container, get_volume,
     normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume, volume_option_drift,
 )
-from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, run_docker_module
+from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, ModuleRunner, run_module
 
 
-class DataVolume(object):
+class DataVolume:
     """One data container or named volume, compared with the task and changed only when it must be."""
 
     def __init__(self, module, client, params, paths):
@@ -277,6 +274,23 @@ class DataVolume(object):
         return dict(name=self.name, kind="volume", driver=attrs.get("Driver"), driver_opts=attrs.get("Options") or {},
                     labels=attrs.get("Labels") or {})
 
+    def existing(self, label, config, drift, differs, left):
+        """A data container or volume that exists: kept as it is, with a warning when it differs from the task."""
+        self.before = self.after = config
+        self.result["drift"] = drift
+        if drift:
+            self.module.warn("%s %s %s (%s); it is not recreated, so its data is kept"
+                             % (label, self.name, differs, describe_drift(drift)))
+            self.result["msg"] = "%s %s exists with %s; left as it is" % (label, self.name, left)
+        else:
+            self.result["msg"] = "%s %s exists" % (label, self.name)
+
+    def would_create(self, label):
+        """Reports the creation; True in check mode, where nothing more happens."""
+        self.after = self.wanted_config()
+        self.result.update(changed=True, created=True, msg="would create %s %s" % (label, self.name))
+        return self.module.check_mode
+
     # -- data containers
     def existing_container(self):
         attrs = get_container(self.client, self.name)
@@ -291,19 +305,11 @@ class DataVolume(object):
         attrs = self.existing_container()
         if attrs is not None:
             mounts = data_container_mounts(attrs)
-            drift = data_path_drift(self.paths, mounts)
-            self.before = self.after = self.container_config(attrs)
-            self.result.update(id=attrs["Id"], mounts=mounts, drift=drift)
-            if drift:
-                self.module.warn("data container %s has other volumes than the task lists (%s); it is not recreated, "
-                                 "so its data is kept" % (self.name, describe_drift(drift)))
-                self.result["msg"] = "data container %s exists with other volumes; left as it is" % self.name
-            else:
-                self.result["msg"] = "data container %s exists" % self.name
+            self.result.update(id=attrs["Id"], mounts=mounts)
+            self.existing("data container", self.container_config(attrs), data_path_drift(self.paths, mounts),
+                          "has other volumes than the task lists", "other volumes")
             return
-        self.after = self.wanted_config()
-        self.result.update(changed=True, created=True, msg="would create data container %s" % self.name)
-        if self.module.check_mode:
+        if self.would_create("data container"):
             return
         ensure_image(self.client, self.params["image"])
         attrs = create_data_container(self.client, self.name, self.params["image"], self.paths, self.labels)
@@ -335,19 +341,12 @@ class DataVolume(object):
     def volume_present(self):
         attrs = get_volume(self.client, self.name)
         if attrs is not None:
-            drift = volume_option_drift(attrs, self.params["driver"], self.params["driver_opts"])
-            self.before = self.after = self.volume_config(attrs)
-            self.result.update(id=attrs.get("Name"), mountpoint=attrs.get("Mountpoint"), drift=drift)
-            if drift:
-                self.module.warn("volume %s was made with another driver or options (%s); it is not recreated, "
-                                 "so its data is kept" % (self.name, describe_drift(drift)))
-                self.result["msg"] = "volume %s exists with other options; left as it is" % self.name
-            else:
-                self.result["msg"] = "volume %s exists" % self.name
+            self.result.update(id=attrs.get("Name"), mountpoint=attrs.get("Mountpoint"))
+            self.existing("volume", self.volume_config(attrs),
+                          volume_option_drift(attrs, self.params["driver"], self.params["driver_opts"]),
+                          "was made with another driver or options", "other options")
             return
-        self.after = self.wanted_config()
-        self.result.update(changed=True, created=True, msg="would create volume %s" % self.name)
-        if self.module.check_mode:
+        if self.would_create("volume"):
             return
         attrs = create_named_volume(self.client, self.name, self.params["driver"], self.params["driver_opts"],
                                     self.labels)
@@ -428,12 +427,11 @@ def check_image(params, paths, where=""):
                                 % (where, params["name"]))
 
 
-class DataVolumes(object):
+class DataVolumes(ModuleRunner):
     """The task: one data volume (name) or several in order (data_volumes), every entry checked before any change."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.result = dict(changed=False) if self.params["name"] is None else dict(changed=False, name=self.params["name"])
 
     def entries(self):
@@ -481,7 +479,7 @@ class DataVolumes(object):
             client.close()
 
 
-def main():
+def argument_spec():
     entry = dict(
         name=dict(type="str", required=True),
         volumes=dict(type="list", elements="str"),
@@ -491,7 +489,7 @@ def main():
         driver_opts=dict(type="dict"),
         kind=dict(type="str", choices=["container", "volume"]),
     )
-    argument_spec = dict(
+    return dict(
         name=dict(type="str"),
         data_volumes=dict(type="list", elements="dict", options=entry),
         volumes=dict(type="list", elements="str"),
@@ -502,11 +500,14 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         remove_volumes=dict(type="bool", default=False),
     )
-    run_docker_module(argument_spec, DataVolumes, DockerClientError,
-                      mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
-                                          ["data_volumes", "volumes"], ["data_volumes", "driver"],
-                                          ["data_volumes", "driver_opts"]],
-                      required_one_of=[["name", "data_volumes"]])
+
+
+def main():
+    run_module(argument_spec(), DataVolumes, connection="docker", errors=(DockerClientError,),
+               mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
+                                   ["data_volumes", "volumes"], ["data_volumes", "driver"],
+                                   ["data_volumes", "driver_opts"]],
+               required_one_of=[["name", "data_volumes"]])
 
 
 if __name__ == "__main__":

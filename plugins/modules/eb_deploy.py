@@ -31,18 +31,15 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.aws
 attributes:
   check_mode:
-    support: full
     description: Makes only read calls, then says what would happen (would upload, would create the version, would
       update the environment). Does not wait.
   diff_mode:
-    support: full
     description: Shows the environment's version label before and after.
   platform:
-    platforms: posix
-    support: full
     description: Runs where the bundle file and AWS credentials are, usually the controller (C(localhost)).
 options:
   application:
@@ -210,20 +207,16 @@ import datetime
 import hashlib
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.baton.docker.plugins.module_utils._module import nul_error
 from ansible_collections.baton.docker.plugins.module_utils._aws import (
-    AWS_COMMON_ARGS, AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, AwsClient, AwsError, bundle_key,
-    deploy_progress, event_records, format_events, object_holds, plan_environment, ready_for_update,
-    require_boto3, version_clash,
+    AwsClient, AwsError, bundle_key, deploy_progress, event_records, format_events, object_holds, plan_environment,
+    ready_for_update, version_clash,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
-class DeployError(Exception):
-    def __init__(self, message, **details):
-        super(DeployError, self).__init__(message)
-        self.details = details
+class DeployError(BatonError):
+    """The deploy stopped; ``details`` carry the environment's state and events when they are known."""
 
 
 def _digests(path):
@@ -233,16 +226,15 @@ def _digests(path):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 sha.update(block)
                 md5.update(block)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         raise DeployError("bundle: cannot read %s: %s" % (path, exc))
     return sha.hexdigest(), md5.hexdigest()
 
 
-class Deployer(object):
-    def __init__(self, module, aws):
-        self.module = module
-        self.aws = aws
-        self.params = module.params
+class Deployer(ModuleRunner):
+    def __init__(self, module):
+        super().__init__(module)
+        self.aws = None
         self.app = module.params["application"]
         self.env_name = module.params["environment"]
         self.label = module.params["version_label"]
@@ -250,11 +242,18 @@ class Deployer(object):
         self.done = []
 
     def run(self):
+        """The deploy; a failure after a change names what was done before it (``done`` in its details)."""
+        try:
+            self.aws = AwsClient.from_params(self.params)
+            return self.deploy()
+        except BatonError as exc:
+            if not self.done:
+                raise
+            raise DeployError("%s (done before the failure: %s)" % (exc, "; ".join(self.done)),
+                              dict(exc.details, done=self.done))
+
+    def deploy(self):
         params = self.params
-        if params["wait_timeout"] < 0:
-            raise DeployError("wait_timeout: %s is negative" % params["wait_timeout"])
-        if params["poll_interval"] <= 0:
-            raise DeployError("poll_interval: %s must be more than 0" % params["poll_interval"])
         sha256, md5 = _digests(params["bundle"])
         bucket = params["bucket"]
         key = params["s3_key"] or bundle_key(self.app, self.label)
@@ -376,11 +375,11 @@ class Deployer(object):
         details = dict(events=event_records(events))
         if env:
             details.update(status=env.get("Status"), health=env.get("Health"), running_version=env.get("VersionLabel"))
-        raise DeployError(message, **details)
+        raise DeployError(message, details)
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return dict(
         application=dict(type="str", required=True),
         environment=dict(type="str", required=True),
         version_label=dict(type="str", required=True),
@@ -392,26 +391,24 @@ def main():
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="float", default=10.0),
     )
-    argument_spec.update(AWS_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, required_together=AWS_REQUIRED_TOGETHER,
-                           mutually_exclusive=AWS_MUTUALLY_EXCLUSIVE, supports_check_mode=True)
-    require_boto3(module)
-    if nul_error(module.params):
-        module.fail_json(msg=nul_error(module.params))
-    base = dict(application=module.params["application"], environment=module.params["environment"],
-                version_label=module.params["version_label"])
-    deployer = None
-    try:
-        deployer = Deployer(module, AwsClient.from_params(module.params))
-        result = deployer.run()
-    except (DeployError, AwsError) as exc:
-        base.update(getattr(exc, "details", {}))
-        msg = str(exc)
-        if deployer is not None and deployer.done:
-            base["done"] = deployer.done
-            msg += " (done before the failure: %s)" % "; ".join(deployer.done)
-        module.fail_json(msg=msg, **base)
-    module.exit_json(**result)
+
+
+def validate(params):
+    if params["wait_timeout"] < 0:
+        return "wait_timeout: %s is negative" % params["wait_timeout"]
+    if params["poll_interval"] <= 0:
+        return "poll_interval: %s must be more than 0" % params["poll_interval"]
+    return None
+
+
+def failure(params):
+    return dict(application=params["application"], environment=params["environment"],
+                version_label=params["version_label"])
+
+
+def main():
+    run_module(argument_spec(), Deployer, connection="aws", validate=validate, failure=failure,
+               checked_seconds=("wait_timeout", "poll_interval"))
 
 
 if __name__ == "__main__":

@@ -24,17 +24,15 @@ description:
   - Use M(baton.docker.eb_deploy) to deploy the bundle.
 author:
   - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.attributes
 attributes:
   check_mode:
-    support: full
     description: Renders, validates and compares, then reports what would change without writing.
   diff_mode:
-    support: full
     description: Shows C(Dockerrun.aws.json) before and after, and the list of bundle members with their sha256.
       Environment values are masked, see O(containers[].env).
   platform:
-    platforms: posix
-    support: full
     description: Writes files on the target host, usually the controller (C(localhost)).
 options:
   dest:
@@ -306,17 +304,17 @@ bundle_members:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 from ansible_collections.baton.docker.plugins.module_utils._dockerrun import (
     DOCKERRUN_NAME, build_zip, bundle_entries, dumps, parse_mode, render, sha256_hex, validate,
     zip_listing, zip_member,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
-class DockerrunError(Exception):
-    pass
+class DockerrunError(BatonError):
+    """A Dockerrun file or bundle that cannot be rendered or written."""
 
 
 def _read(path):
@@ -324,7 +322,7 @@ def _read(path):
     try:
         with open(path, "rb") as handle:
             return handle.read()
-    except IOError as exc:
+    except OSError as exc:
         if not os.path.exists(path):
             return None
         raise DockerrunError("cannot read %s: %s" % (path, exc))
@@ -359,7 +357,7 @@ def _write(path, data, mode):
         raise DockerrunError("cannot write %s: directory %s does not exist" % (path, directory))
     try:
         atomic_write(path, data, mode)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         raise DockerrunError("cannot write %s: %s" % (path, exc))
 
 
@@ -373,11 +371,7 @@ def _needs(path, data, mode):
     return None, current
 
 
-class Dockerrun(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
+class Dockerrun(ModuleRunner):
     def run(self):
         params = self.params
         errors = validate(params)
@@ -439,7 +433,7 @@ class Dockerrun(object):
         return result
 
 
-def main():
+def argument_spec():
     path_options = dict(host_path=dict(type="str", required=True), name=dict(type="str"),
                         container_path=dict(type="str"))
     port_options = dict(container_port=dict(type="int", required=True), host_port=dict(type="int"))
@@ -461,34 +455,30 @@ def main():
         entrypoint=dict(type="list", elements="str"),
         command=dict(type="list", elements="str"),
     )
-    module = AnsibleModule(
-        argument_spec=dict(
-            dest=dict(type="path"),
-            bundle=dict(type="path"),
-            bundle_files=dict(type="list", elements="path"),
-            mode=dict(type="raw", default="0600"),
-            version=dict(type="int", choices=[1, 2], default=1),
-            image=dict(type="str"),
-            image_update=dict(type="bool", default=True),
-            ports=dict(type="list", elements="dict", options=port_options),
-            volumes=dict(type="list", elements="dict", options=path_options),
-            logging=dict(type="str"),
-            entrypoint=dict(type="str"),
-            command=dict(type="str"),
-            authentication=dict(type="dict", options=dict(bucket=dict(type="str", required=True),
-                                                          key=dict(type="str", required=True, no_log=False))),
-            containers=dict(type="list", elements="dict", options=container_options),
-        ),
-        required_one_of=[["dest", "bundle"]],
-        required_if=[["version", 2, ["containers"]]],
-        required_by={"bundle_files": "bundle"},
-        supports_check_mode=True,
+    return dict(
+        dest=dict(type="path"),
+        bundle=dict(type="path"),
+        bundle_files=dict(type="list", elements="path"),
+        mode=dict(type="raw", default="0600"),
+        version=dict(type="int", choices=[1, 2], default=1),
+        image=dict(type="str"),
+        image_update=dict(type="bool", default=True),
+        ports=dict(type="list", elements="dict", options=port_options),
+        volumes=dict(type="list", elements="dict", options=path_options),
+        logging=dict(type="str"),
+        entrypoint=dict(type="str"),
+        command=dict(type="str"),
+        authentication=dict(type="dict", options=dict(bucket=dict(type="str", required=True),
+                                                      key=dict(type="str", required=True, no_log=False))),
+        containers=dict(type="list", elements="dict", options=container_options),
     )
-    try:
-        result = Dockerrun(module).run()
-    except DockerrunError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+
+
+def main():
+    run_module(argument_spec(), Dockerrun,
+               required_one_of=[["dest", "bundle"]],
+               required_if=[["version", 2, ["containers"]]],
+               required_by={"bundle_files": "bundle"})
 
 
 if __name__ == "__main__":

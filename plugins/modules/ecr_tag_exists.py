@@ -22,17 +22,15 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.aws
 attributes:
   check_mode:
-    support: full
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: N/A
     description: Reads only; there is nothing to compare.
   platform:
-    platforms: posix
-    support: full
     description: Runs where AWS credentials are, usually the controller (C(localhost)).
 options:
   repository:
@@ -139,12 +137,15 @@ image:
   sample: 123456789012.dkr.ecr.us-east-1.amazonaws.com/takumi-server:git_cf7edb2
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._aws import (
-    AWS_COMMON_ARGS, AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, AwsClient, AwsError, ImageMissing,
-    RepositoryMissing, image_summary, require_boto3,
+    AwsClient, ImageMissing, RepositoryMissing, image_summary,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
+
+
+class Missing(BatonError):
+    """The image is not there and fail_if_missing is set."""
 
 
 def check(aws, params):
@@ -169,30 +170,28 @@ def check(aws, params):
     return result
 
 
-def main():
-    argument_spec = dict(
+class TagCheck(ModuleRunner):
+    def run(self):
+        self.result = check(AwsClient.from_params(self.params), self.params)
+        if not self.result["exists"] and self.params["fail_if_missing"]:
+            raise Missing(self.result["msg"])
+        return self.result
+
+
+def argument_spec():
+    return dict(
         repository=dict(type="str", required=True, aliases=["name"]),
         tag=dict(type="str"),
         digest=dict(type="str"),
         registry_id=dict(type="str"),
         fail_if_missing=dict(type="bool", default=False),
     )
-    argument_spec.update(AWS_COMMON_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_one_of=[["tag", "digest"]],
-        mutually_exclusive=[["tag", "digest"]] + AWS_MUTUALLY_EXCLUSIVE,
-        required_together=AWS_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    require_boto3(module)
-    try:
-        result = check(AwsClient.from_params(module.params), module.params)
-    except AwsError as exc:
-        module.fail_json(msg=str(exc), repository=module.params["repository"], tag=module.params["tag"])
-    if not result["exists"] and module.params["fail_if_missing"]:
-        module.fail_json(**result)
-    module.exit_json(**result)
+
+
+def main():
+    run_module(argument_spec(), TagCheck, connection="aws",
+               failure=lambda params: dict(repository=params["repository"], tag=params["tag"]),
+               required_one_of=[["tag", "digest"]], mutually_exclusive=[["tag", "digest"]])
 
 
 if __name__ == "__main__":

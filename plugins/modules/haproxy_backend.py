@@ -26,18 +26,15 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.haproxy
 attributes:
   check_mode:
-    support: full
     description: Validates the socket, backend and server and reports what would change. Sends no command that changes
       anything, and does not wait.
   diff_mode:
-    support: full
     description: Shows the server's admin state, status, weight and sessions before and after.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the host that can reach the HAProxy runtime socket, usually the HAProxy host itself.
 options:
   backend:
@@ -244,11 +241,7 @@ diff:
   sample: {before: {admin_state: ready}, after: {admin_state: maint}}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
-    HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
     HAProxyServerMissing,
@@ -260,32 +253,17 @@ from ansible_collections.baton.docker.plugins.module_utils._haproxy_plan import 
     step_command,
     steps_change,
 )
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 
-class BackendServer(object):
+class BackendServer(ModuleRunner):
     """Brings one backend server to the requested state: read, plan, apply, wait, read again."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.backend = self.params["backend"]
         self.server = self.params["server"]
         self.result = dict(changed=False, backend=self.backend, server=self.server, waited=0.0)
-
-    def validate(self):
-        """Constraints the argument spec cannot express; None or an error message."""
-        params = self.params
-        if nul_error(params):
-            return nul_error(params)
-        if params["weight"] is not None and not 0 <= params["weight"] <= 256:
-            return "weight must be between 0 and 256, got %d" % params["weight"]
-        if params["drain"] and params["state"] == "ready":
-            return "drain=true is for state=maint (or drain): it cannot be combined with state=ready"
-        for name in ("wait_timeout", "wait_interval", "socket_timeout"):
-            error = seconds_error(name, params[name])
-            if error:
-                return error
-        return None
 
     def run(self):
         params = self.params
@@ -358,8 +336,8 @@ class BackendServer(object):
         self.result["waited"] = round(self.result["waited"] + (seconds or 0.0), 3)
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return dict(
         backend=dict(type="str", required=True),
         server=dict(type="str", required=True),
         state=dict(type="str", choices=["ready", "drain", "maint"]),
@@ -370,23 +348,22 @@ def main():
         wait_interval=dict(type="float", default=0.2),
         ignore_missing=dict(type="bool", default=False),
     )
-    argument_spec.update(HAPROXY_COMMON_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_one_of=[("state", "weight")],
-        required_if=[("drain", True, ("state",))],
-        supports_check_mode=True,
-    )
-    worker = BackendServer(module)
-    error = worker.validate()
-    if error:
-        module.fail_json(msg=error, **worker.result)
-    try:
-        result = worker.run()
-    except HAProxyError as exc:
-        worker.result.pop("diff", None)
-        module.fail_json(msg=str(exc), **worker.result)
-    module.exit_json(**result)
+
+
+def validate(params):
+    """Constraints the argument spec cannot express; None or an error message."""
+    if params["weight"] is not None and not 0 <= params["weight"] <= 256:
+        return "weight must be between 0 and 256, got %d" % params["weight"]
+    if params["drain"] and params["state"] == "ready":
+        return "drain=true is for state=maint (or drain): it cannot be combined with state=ready"
+    return None
+
+
+def main():
+    run_module(argument_spec(), BackendServer, connection="haproxy", validate=validate,
+               failure=lambda params: dict(backend=params["backend"], server=params["server"], waited=0.0),
+               errors=(HAProxyError,),
+               required_one_of=[("state", "weight")], required_if=[("drain", True, ("state",))])
 
 
 if __name__ == "__main__":

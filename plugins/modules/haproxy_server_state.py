@@ -21,17 +21,14 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.haproxy
 attributes:
   check_mode:
-    support: full
     description: Reads the states and reports whether the file would change; writes nothing.
   diff_mode:
-    support: full
     description: Returns the state file's content before and after.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the HAProxy host.
 options:
   path:
@@ -67,53 +64,57 @@ servers:
 """
 
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
-from ansible_collections.baton.docker.plugins.module_utils._module import nul_error, seconds_error
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
-    HAPROXY_COMMON_ARGS,
     HAProxyError,
     HAProxyRuntime,
 )
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_stat import filter_server_state
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
+
+
+class StateFileError(BatonError):
+    """The configuration could not be read or the state file could not be written."""
+
+
+class ServerStateFile(ModuleRunner):
+    """Writes HAProxy's server state (``show servers state``) to a file, when it differs from the file."""
+
+    def run(self):
+        params = self.params
+        path = params["path"]
+        text = HAProxyRuntime(params["socket"], timeout=params["socket_timeout"]).servers_state_text()
+        if params["config"]:
+            try:
+                with open(params["config"]) as handle:
+                    text = filter_server_state(text, handle.read())
+            except OSError as exc:
+                raise StateFileError("cannot read the HAProxy configuration %s: %s" % (params["config"], exc))
+        try:
+            with open(path) as handle:
+                current = handle.read()
+        except OSError:
+            current = None
+        changed = current != text
+        if changed and not self.module.check_mode:
+            try:
+                atomic_write(path, text, 0o640)
+            except OSError as exc:
+                raise StateFileError("cannot write the HAProxy server state file %s: %s" % (path, exc))
+        servers = len([line for line in text.splitlines()[2:] if line.strip() and not line.startswith("#")])
+        result = dict(changed=changed, path=path, servers=servers)
+        if self.module._diff:
+            result["diff"] = dict(before=current or "", after=text, before_header=path, after_header=path)
+        return result
+
+
+def argument_spec():
+    return dict(path=dict(type="path", required=True), config=dict(type="path"))
 
 
 def main():
-    argument_spec = dict(path=dict(type="path", required=True), config=dict(type="path"))
-    argument_spec.update(HAPROXY_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    path = module.params["path"]
-    error = nul_error(module.params) or seconds_error("socket_timeout", module.params["socket_timeout"])
-    if error:
-        module.fail_json(msg=error)
-    try:
-        runtime = HAProxyRuntime(module.params["socket"], timeout=module.params["socket_timeout"])
-        text = runtime.servers_state_text()
-    except HAProxyError as exc:
-        module.fail_json(msg=str(exc))
-    if module.params["config"]:
-        try:
-            with open(module.params["config"]) as handle:
-                text = filter_server_state(text, handle.read())
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read the HAProxy configuration %s: %s" % (module.params["config"], exc))
-    try:
-        with open(path) as handle:
-            current = handle.read()
-    except (IOError, OSError):
-        current = None
-    changed = current != text
-    if changed and not module.check_mode:
-        try:
-            atomic_write(path, text, 0o640)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write the HAProxy server state file %s: %s" % (path, exc))
-    servers = len([line for line in text.splitlines()[2:] if line.strip() and not line.startswith("#")])
-    result = dict(changed=changed, path=path, servers=servers)
-    if module._diff:
-        result["diff"] = dict(before=current or "", after=text, before_header=path, after_header=path)
-    module.exit_json(**result)
+    run_module(argument_spec(), ServerStateFile, connection="haproxy", errors=(HAProxyError,))
 
 
 if __name__ == "__main__":

@@ -19,19 +19,16 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.pull
 attributes:
   check_mode:
-    support: full
     description: Nothing is pulled; an image that is not present locally is looked up in its registry, so a tag that
       does not exist fails in check mode too.
   diff_mode:
-    support: full
     description: Before and after image ID.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host.
 options:
   image:
@@ -88,18 +85,15 @@ pulled:
   sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS,
     PULL_ARGS,
     DockerClientError,
     connect,
     distribution_digest,
     image_attrs,
     pull_image,
-    require_docker,
 )
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._swap import (
     ParamError,
     image_ref,
@@ -107,22 +101,20 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
 )
 
 
-class ImagePull(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
-        self.auth = self.params["pull_auth"]
-        self.client = None
+class ImagePull(ModuleRunner):
+    """Makes sure the image is present (and is the expected build), pulling it when it must."""
+
+    repository = tag = digest = ref = client = None
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
+            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.params["pull_auth"])
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 
     def run(self):
+        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
+        self.ref = image_ref(self.repository, self.tag, self.digest)
         self.client = connect(self.params["docker_host"], self.params["api_timeout"])
         expected = self.params["expected_id"]
         pull = self.params["pull"]
@@ -143,7 +135,7 @@ class ImagePull(object):
         after = before
         if reason and self.module.check_mode:
             try:
-                distribution_digest(self.client, self.ref, auth=self.auth)
+                distribution_digest(self.client, self.ref, auth=self.params["pull_auth"])
             except DockerClientError as exc:
                 raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
             after = None if before is None or pull == "always" else before
@@ -169,20 +161,17 @@ class ImagePull(object):
         return result
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         image=dict(type="str", required=True),
         expected_id=dict(type="str"),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    argument_spec.update(PULL_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    try:
-        result = ImagePull(module).run()
-    except (ParamError, DockerClientError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    spec.update(PULL_ARGS)
+    return spec
+
+
+def main():
+    run_module(argument_spec(), ImagePull, connection="docker", errors=(ParamError, DockerClientError))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
 attributes:
   check_mode:
@@ -31,12 +32,9 @@ attributes:
     details: Nothing is built, run, tagged or pushed. The task says what it would do and reports C(changed=true),
       because whether the build gives a new image is only known by building it.
   diff_mode:
-    support: full
     description: Returns the image ID the tag named (and the registry's digest) before and after; none in check mode,
       where nothing is built.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the build host, which needs the Docker engine and the source directory.
 options:
   source:
@@ -162,81 +160,80 @@ msg:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image,
-    remote_digest, require_docker, run_tests, tag_image,
+    DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image, remote_digest,
+    run_tests, tag_image,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-class ReleaseError(Exception):
-    def __init__(self, message, **details):
-        super(ReleaseError, self).__init__(message)
-        self.details = details
+class ReleaseError(BatonError):
+    """The release stopped; ``details`` carry what the tests left behind when they failed."""
 
 
-def release(module):
-    params = module.params
-    repository, tag = params["repository"], params["tag"]
-    ref = "%s:%s" % (repository, tag)
-    if not TAG_PATTERN.match(tag):
-        raise ReleaseError("tag: %r is not a valid Docker tag (letters, digits, _ . -, at most 128, not starting "
-                           "with . or -)" % tag)
-    if not os.path.isdir(params["source"]):
-        raise ReleaseError("source: %s is not a directory" % params["source"])
-    if not os.path.isfile(os.path.join(params["source"], params["dockerfile"])):
-        raise ReleaseError("dockerfile: %s not found in %s" % (params["dockerfile"], params["source"]))
-    command = command_argv(params["test_command"])
-    result = dict(changed=False, image=ref, tested=False, tagged=False, pushed=False)
-    if module.check_mode:
-        steps = ["build %s" % params["source"]]
-        if command:
-            steps.append("run %s in it" % " ".join(command))
-        steps.append("tag it %s" % ref)
-        if params["push"]:
-            steps.append("push it")
-        result.update(changed=True, msg="would " + ", ".join(steps))
+class Release(ModuleRunner):
+    def run(self):
+        module, params = self.module, self.params
+        repository, tag = params["repository"], params["tag"]
+        ref = "%s:%s" % (repository, tag)
+        if not TAG_PATTERN.match(tag):
+            raise ReleaseError("tag: %r is not a valid Docker tag (letters, digits, _ . -, at most 128, not starting "
+                               "with . or -)" % tag)
+        if not os.path.isdir(params["source"]):
+            raise ReleaseError("source: %s is not a directory" % params["source"])
+        if not os.path.isfile(os.path.join(params["source"], params["dockerfile"])):
+            raise ReleaseError("dockerfile: %s not found in %s" % (params["dockerfile"], params["source"]))
+        command = command_argv(params["test_command"])
+        result = dict(changed=False, image=ref, tested=False, tagged=False, pushed=False)
+        if module.check_mode:
+            steps = ["build %s" % params["source"]]
+            if command:
+                steps.append("run %s in it" % " ".join(command))
+            steps.append("tag it %s" % ref)
+            if params["push"]:
+                steps.append("push it")
+            result.update(changed=True, msg="would " + ", ".join(steps))
+            return result
+
+        client = connect(params["docker_host"], params["api_timeout"])
+        before = None
+        try:
+            previous = image_id_of(client, ref)
+            image_id, build_output = build_image(client, params["source"], params["dockerfile"],
+                                                 params["build_args"], params["labels"], params["nocache"])
+            result.update(image_id=image_id, build_output=build_output)
+            if command:
+                try:
+                    result["test_output"] = run_tests(client, image_id, command, params["test_env"], params["labels"],
+                                                      params["test_timeout"])
+                except TestsFailed as exc:
+                    raise ReleaseError("%s; %s was not tagged or pushed" % (exc, ref),
+                                       dict(image_id=image_id, test_output=exc.output, test_exit_code=exc.exit_code))
+                result["tested"] = True
+            if previous != image_id:
+                tag_image(client, image_id, repository, tag)
+                result["tagged"] = True
+            if params["push"]:
+                before = remote_digest(client, repository, tag)
+                result["digest"] = push_image(client, repository, tag) or remote_digest(client, repository, tag)
+                result["pushed"] = result["digest"] != before
+        finally:
+            client.close()
+        result["changed"] = result["tagged"] or result["pushed"]
+        if module._diff:
+            result["diff"] = dict(before=dict(image=ref, image_id=previous, digest=before if params["push"] else None),
+                                  after=dict(image=ref, image_id=image_id, digest=result.get("digest")))
+        done = ["built", "tested" if result["tested"] else "untested"]
+        done.append("pushed" if result["pushed"] else ("already in the registry" if params["push"] else "not pushed"))
+        result["msg"] = "%s %s" % (", ".join(done), ref)
         return result
 
-    client = connect(params["docker_host"], params["api_timeout"])
-    before = None
-    try:
-        previous = image_id_of(client, ref)
-        image_id, build_output = build_image(client, params["source"], params["dockerfile"],
-                                             params["build_args"], params["labels"], params["nocache"])
-        result.update(image_id=image_id, build_output=build_output)
-        if command:
-            try:
-                result["test_output"] = run_tests(client, image_id, command, params["test_env"], params["labels"],
-                                                  params["test_timeout"])
-            except TestsFailed as exc:
-                raise ReleaseError("%s; %s was not tagged or pushed" % (exc, ref), image_id=image_id,
-                                   test_output=exc.output, test_exit_code=exc.exit_code)
-            result["tested"] = True
-        if previous != image_id:
-            tag_image(client, image_id, repository, tag)
-            result["tagged"] = True
-        if params["push"]:
-            before = remote_digest(client, repository, tag)
-            result["digest"] = push_image(client, repository, tag) or remote_digest(client, repository, tag)
-            result["pushed"] = result["digest"] != before
-    finally:
-        client.close()
-    result["changed"] = result["tagged"] or result["pushed"]
-    if module._diff:
-        result["diff"] = dict(before=dict(image=ref, image_id=previous, digest=before if params["push"] else None),
-                              after=dict(image=ref, image_id=image_id, digest=result.get("digest")))
-    done = ["built", "tested" if result["tested"] else "untested"]
-    done.append("pushed" if result["pushed"] else ("already in the registry" if params["push"] else "not pushed"))
-    result["msg"] = "%s %s" % (", ".join(done), ref)
-    return result
 
-
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return dict(
         source=dict(type="path", required=True),
         dockerfile=dict(type="str", default="Dockerfile"),
         repository=dict(type="str", required=True),
@@ -249,17 +246,12 @@ def main():
         test_timeout=dict(type="int", default=600),
         push=dict(type="bool", default=True),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_docker(module)
-    try:
-        result = release(module)
-    except ReleaseError as exc:
-        module.fail_json(msg=str(exc), image="%s:%s" % (module.params["repository"], module.params["tag"]),
-                         **exc.details)
-    except DockerClientError as exc:
-        module.fail_json(msg=str(exc), image="%s:%s" % (module.params["repository"], module.params["tag"]))
-    module.exit_json(**result)
+
+
+def main():
+    run_module(argument_spec(), Release, connection="docker",
+               failure=lambda params: dict(image="%s:%s" % (params["repository"], params["tag"])),
+               errors=(DockerClientError,))
 
 
 if __name__ == "__main__":

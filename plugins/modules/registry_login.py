@@ -29,20 +29,17 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.aws
 attributes:
   check_mode:
-    support: full
     description: Compares the stored credentials with the wanted ones and reports whether a login would happen. With
       O(ecr=true) it still asks ECR for a token, which is a read-only call.
   diff_mode:
-    support: full
     description: Says whether the Docker config held these credentials for the registry before and after; the
       credentials themselves never appear.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the host whose Docker engine and Docker config file should hold the login.
 options:
   registry:
@@ -128,80 +125,76 @@ msg:
   sample: stored new credentials for 127.0.0.1:5000
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.baton.docker.plugins.module_utils._aws import (
-    AWS_COMMON_ARGS, AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, AwsClient, AwsError, registry_host,
-    require_boto3,
-)
+from ansible_collections.baton.docker.plugins.module_utils._aws import AwsClient, registry_host
 from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, connect, docker_config_path, login, require_docker,
-    stored_auth_matches,
+    DockerClientError, connect, docker_config_path, login, stored_auth_matches,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, require_library, run_module
 
 
-class LoginError(Exception):
-    pass
+class LoginError(BatonError):
+    """Options that do not make a login."""
 
 
-def credentials(module):
-    """(registry, username, password, extra result) from the options or from ECR."""
-    params = module.params
-    if not params["ecr"]:
-        if params["registry_id"]:
-            raise LoginError("registry_id: only used with ecr=true")
-        for name in ("registry", "username", "password"):
-            if not params[name]:
-                raise LoginError("%s: required when ecr is false" % name)
-        return registry_host(params["registry"]), params["username"], params["password"], {}
-    for name in ("username", "password"):
-        if params[name] is not None:
-            raise LoginError("%s: not used with ecr=true, the credentials come from ECR" % name)
-    require_boto3(module)
-    token = AwsClient.from_params(params).ecr_authorization(params["registry_id"])
-    # Belt and braces: the token never leaves the module, but if a message ever
-    # quoted it, Ansible masks it.
-    module.no_log_values.add(token["password"])
-    registry = registry_host(params["registry"]) if params["registry"] else token["registry"]
-    if not registry:
-        raise LoginError("ECR returned no registry endpoint; set registry")
-    return registry, token["username"], token["password"], dict(expires_at=token["expires_at"])
+class Login(ModuleRunner):
+    def credentials(self):
+        """(registry, username, password, extra result) from the options or from ECR."""
+        module, params = self.module, self.params
+        if not params["ecr"]:
+            if params["registry_id"]:
+                raise LoginError("registry_id: only used with ecr=true")
+            for name in ("registry", "username", "password"):
+                if not params[name]:
+                    raise LoginError("%s: required when ecr is false" % name)
+            return registry_host(params["registry"]), params["username"], params["password"], {}
+        for name in ("username", "password"):
+            if params[name] is not None:
+                raise LoginError("%s: not used with ecr=true, the credentials come from ECR" % name)
+        require_library(module, "aws")
+        token = AwsClient.from_params(params).ecr_authorization(params["registry_id"])
+        # Belt and braces: the token never leaves the module, but if a message ever
+        # quoted it, Ansible masks it.
+        module.no_log_values.add(token["password"])
+        registry = registry_host(params["registry"]) if params["registry"] else token["registry"]
+        if not registry:
+            raise LoginError("ECR returned no registry endpoint; set registry")
+        return registry, token["username"], token["password"], dict(expires_at=token["expires_at"])
 
-
-def run(module):
-    params = module.params
-    registry, username, password, extra = credentials(module)
-    if not registry:
-        raise LoginError("registry: must not be empty")
-    config_path = params["config_path"] or docker_config_path()
-    result = dict(changed=False, registry=registry, username=username, config_path=config_path)
-    result.update(extra)
-    stored = stored_auth_matches(registry, username, password, config_path)
-    if stored and not params["reauthorize"]:
-        result["msg"] = "the Docker config already holds these credentials for %s" % registry
+    def run(self):
+        module, params = self.module, self.params
+        registry, username, password, extra = self.credentials()
+        if not registry:
+            raise LoginError("registry: must not be empty")
+        config_path = params["config_path"] or docker_config_path()
+        result = dict(changed=False, registry=registry, username=username, config_path=config_path)
+        result.update(extra)
+        stored = stored_auth_matches(registry, username, password, config_path)
+        if stored and not params["reauthorize"]:
+            result["msg"] = "the Docker config already holds these credentials for %s" % registry
+            return result
+        result["changed"] = not stored
+        if module._diff:
+            # What the config file says about the registry, never the credentials themselves.
+            result["diff"] = dict(before=dict(registry=registry, credentials="stored" if stored else "other or none"),
+                                  after=dict(registry=registry, credentials="stored"))
+        if module.check_mode:
+            result["msg"] = ("would store new credentials for %s" % registry) if not stored \
+                else "would check the stored credentials for %s with the registry" % registry
+            return result
+        require_library(module, "docker")
+        client = connect(params["docker_host"], params["api_timeout"])
+        try:
+            login(client, registry, username, password, config_path)
+        finally:
+            client.close()
+        result["msg"] = ("stored new credentials for %s" % registry) if not stored \
+            else "the registry %s accepted the stored credentials" % registry
         return result
-    result["changed"] = not stored
-    if module._diff:
-        # What the config file says about the registry, never the credentials themselves.
-        result["diff"] = dict(before=dict(registry=registry, credentials="stored" if stored else "other or none"),
-                              after=dict(registry=registry, credentials="stored"))
-    if module.check_mode:
-        result["msg"] = ("would store new credentials for %s" % registry) if not stored \
-            else "would check the stored credentials for %s with the registry" % registry
-        return result
-    require_docker(module)
-    client = connect(params["docker_host"], params["api_timeout"])
-    try:
-        login(client, registry, username, password, config_path)
-    finally:
-        client.close()
-    result["msg"] = ("stored new credentials for %s" % registry) if not stored \
-        else "the registry %s accepted the stored credentials" % registry
-    return result
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return dict(
         registry=dict(type="str"),
         username=dict(type="str"),
         password=dict(type="str", no_log=True),
@@ -210,20 +203,13 @@ def main():
         reauthorize=dict(type="bool", default=False),
         config_path=dict(type="path"),
     )
-    argument_spec.update(DOCKER_COMMON_ARGS)
-    argument_spec.update(AWS_COMMON_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[["ecr", False, ["registry", "username", "password"]]],
-        required_together=AWS_REQUIRED_TOGETHER,
-        mutually_exclusive=AWS_MUTUALLY_EXCLUSIVE,
-        supports_check_mode=True,
-    )
-    try:
-        result = run(module)
-    except (LoginError, AwsError, DockerClientError) as exc:
-        module.fail_json(msg=str(exc), registry=module.params["registry"])
-    module.exit_json(**result)
+
+
+def main():
+    # boto3 is needed only with ecr=true, and the Docker SDK only to log in: the runner checks each when it gets there.
+    run_module(argument_spec(), Login, connection=("docker", "aws"), require=(),
+               failure=lambda params: dict(registry=params["registry"]), errors=(DockerClientError,),
+               required_if=[["ecr", False, ["registry", "username", "password"]]])
 
 
 if __name__ == "__main__":

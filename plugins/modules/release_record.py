@@ -20,16 +20,14 @@ description:
   - With O(state=read) the record is only read; O(require_previous) fails the task when no earlier release is known.
 author:
   - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.attributes
 attributes:
   check_mode:
-    support: full
     description: Reports whether the record would change and writes nothing.
   diff_mode:
-    support: full
     description: Current and previous release before and after.
   platform:
-    platforms: posix
-    support: full
     description: Runs on the application host.
 options:
   path:
@@ -137,8 +135,7 @@ previous:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
@@ -152,54 +149,51 @@ def _releases(record):
     return {"current": record.get("current"), "previous": record.get("previous")}
 
 
-def run(module):
-    params = module.params
-    old = read_record(params["path"])
-    if params["state"] == "read":
-        if params["require_previous"] and not (old or {}).get("previous"):
-            if old is None:
-                raise ReleaseRecordError("no release record at %s: nothing was deployed here with it yet" % params["path"])
-            raise ReleaseRecordError("%s records no release before the current one (%s)"
-                                     % (params["path"], (old.get("current") or {}).get("version")))
-        return dict(changed=False, record=old, previous=(old or {}).get("previous"))
+class Record(ModuleRunner):
+    def run(self):
+        module, params = self.module, self.params
+        old = read_record(params["path"])
+        if params["state"] == "read":
+            if params["require_previous"] and not (old or {}).get("previous"):
+                if old is None:
+                    raise ReleaseRecordError("no release record at %s: nothing was deployed here with it yet" % params["path"])
+                raise ReleaseRecordError("%s records no release before the current one (%s)"
+                                         % (params["path"], (old.get("current") or {}).get("version")))
+            return dict(changed=False, record=old, previous=(old or {}).get("previous"))
 
-    if not params["release"] or not params["app"]:
-        # required_if lets an explicit null through.
-        raise ReleaseRecordError("release and app are required when state is present")
-    release = dict(params["release"])
-    release["deployed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])
-    if changed and not module.check_mode:
-        write_record(params["path"], record)
-    result = dict(changed=changed, record=record, previous=record.get("previous"))
-    if module._diff:
-        result["diff"] = dict(before=_releases(old), after=_releases(record))
-    return result
+        if not params["release"] or not params["app"]:
+            # required_if lets an explicit null through.
+            raise ReleaseRecordError("release and app are required when state is present")
+        release = dict(params["release"])
+        release["deployed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])
+        if changed and not module.check_mode:
+            write_record(params["path"], record)
+        result = dict(changed=changed, record=record, previous=record.get("previous"))
+        if module._diff:
+            result["diff"] = dict(before=_releases(old), after=_releases(record))
+        return result
+
+
+def argument_spec():
+    return dict(
+        path=dict(type="path", required=True),
+        state=dict(type="str", default="present", choices=["present", "read"]),
+        app=dict(type="str"),
+        release=dict(type="dict", options=dict(
+            version=dict(type="str", required=True),
+            image=dict(type="str", required=True),
+            image_id=dict(type="str", required=True),
+        )),
+        slots=dict(type="list", elements="dict", default=[]),
+        history_size=dict(type="int", default=10),
+        require_previous=dict(type="bool", default=False),
+    )
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            state=dict(type="str", default="present", choices=["present", "read"]),
-            app=dict(type="str"),
-            release=dict(type="dict", options=dict(
-                version=dict(type="str", required=True),
-                image=dict(type="str", required=True),
-                image_id=dict(type="str", required=True),
-            )),
-            slots=dict(type="list", elements="dict", default=[]),
-            history_size=dict(type="int", default=10),
-            require_previous=dict(type="bool", default=False),
-        ),
-        required_if=[("state", "present", ["release", "app"])],
-        supports_check_mode=True,
-    )
-    try:
-        result = run(module)
-    except ReleaseRecordError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(argument_spec(), Record, errors=(ReleaseRecordError,),
+               required_if=[("state", "present", ["release", "app"])])
 
 
 if __name__ == "__main__":

@@ -38,14 +38,13 @@ description:
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
+  - baton.docker.attributes
   - baton.docker.docker
   - baton.docker.pull
 attributes:
   check_mode:
-    support: full
     description: Returns the plan (RV(plan)) and changes nothing; the lock is not taken.
   diff_mode:
-    support: full
     description: Each changing unit's container before and after, keyed by unit name.
 options:
   app:
@@ -312,16 +311,14 @@ lock_waited:
   type: float
 """
 
-import os  # noqa: E402
-
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module, seconds_error  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         app=dict(type="str", required=True),
         image=dict(type="str"),
         version=dict(type="str"),
@@ -358,20 +355,20 @@ def main():
         record=dict(type="bool", default=True),
         history_size=dict(type="int", default=10),
     )
-    argument_spec.update(PULL_ARGS)
-    run_docker_module(argument_spec, Rollout, (ParamError, DockerClientError, RolloutFailed), validate=validate)
+    spec.update(PULL_ARGS)
+    return spec
 
 
-def validate(params):
-    """Timeouts the socket layer cannot take (infinite, NaN, beyond time_t) are refused before anything runs."""
-    for index, balancer in enumerate(params["load_balancers"] or []):
-        error = seconds_error("load_balancers[%d].timeout" % index, balancer["timeout"])
-        if error:
-            return error
-    if not os.path.isabs(params["state_dir"] or ""):
-        # A relative directory would be made wherever the module happens to run.
-        return "state_dir: %r is not an absolute path" % (params["state_dir"],)
-    return None
+# Seconds options whose lower bound (0 allowed) Rollout.check_params and the swap of each unit check in their own
+# words.
+CHECKED_SECONDS = ("drain_timeout", "up_timeout", "lock_timeout", "api_timeout")
+
+
+def main():
+    # The socket layer cannot take an infinite, NaN or beyond-time_t timeout; a relative state_dir would be made
+    # wherever the module happens to run: both are refused before anything runs.
+    run_module(argument_spec(), Rollout, connection="docker", checked_seconds=CHECKED_SECONDS,
+               absolute_paths=("state_dir",), errors=(ParamError, DockerClientError, RolloutFailed))
 
 
 if __name__ == "__main__":

@@ -24,16 +24,14 @@ description:
     missing where the cron file needs it.
 author:
   - baton.docker maintainers (@baton-docker)
+extends_documentation_fragment:
+  - baton.docker.attributes
 attributes:
   check_mode:
-    support: full
     description: Reads the files and, with systemd, the timers' state; writes and starts nothing.
   diff_mode:
-    support: full
     description: Returns the files before and after, by path (the runner by its checksum).
   platform:
-    platforms: posix
-    support: full
     description: Runs on the Docker host whose cron or systemd runs the entries.
 options:
   stack:
@@ -151,9 +149,9 @@ import glob
 import hashlib
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 from ansible_collections.baton.docker.plugins.module_utils._stack import (
     CRON_FIELDS, cron_file_text, cron_runs, cron_service_text, cron_timer_text, systemd_unit_name,
 )
@@ -161,15 +159,15 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
 SYSTEMD_RUNNING = "/run/systemd/system"
 
 
-class CronError(Exception):
-    pass
+class CronError(BatonError):
+    """A schedule that cannot be read, written or started."""
 
 
 def read_text(path):
     try:
         with open(path, "rb") as handle:
             return handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -180,10 +178,9 @@ def file_mode(path):
         return None
 
 
-class StackCron(object):
+class StackCron(ModuleRunner):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.check_mode = module.check_mode
         self.title = self.params["title"] or self.params["stack"]
         self.result = dict(changed=False, backend=None, entries=[], files={}, timers={}, cron_daemon_missing=False)
@@ -216,7 +213,7 @@ class StackCron(object):
         if not self.check_mode:
             try:
                 atomic_write(path, text, mode=mode, dir_mode=dir_mode)
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 raise CronError("cannot write %s: %s" % (path, exc))
         return True
 
@@ -342,38 +339,34 @@ class StackCron(object):
         return self.result
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            stack=dict(type="str", required=True),
-            title=dict(type="str"),
-            containers=dict(type="list", elements="dict", required=True),
-            backend=dict(type="str", default="auto", choices=["auto", "cron", "systemd"]),
-            runner=dict(type="path", default="/usr/local/libexec/baton-stack-cron"),
-            runner_content=dict(type="str", required=True),
-            python=dict(type="str", default="/usr/bin/python3"),
-            timeout=dict(type="int", default=3600),
-            cron_file=dict(type="path", required=True),
-            log_dir=dict(type="path", default="/var/log/baton"),
-            cron_daemon=dict(type="path", default="/usr/sbin/cron"),
-            systemd_dir=dict(type="path", default="/etc/systemd/system"),
-        ),
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        stack=dict(type="str", required=True),
+        title=dict(type="str"),
+        containers=dict(type="list", elements="dict", required=True),
+        backend=dict(type="str", default="auto", choices=["auto", "cron", "systemd"]),
+        runner=dict(type="path", default="/usr/local/libexec/baton-stack-cron"),
+        runner_content=dict(type="str", required=True),
+        python=dict(type="str", default="/usr/bin/python3"),
+        timeout=dict(type="int", default=3600),
+        cron_file=dict(type="path", required=True),
+        log_dir=dict(type="path", default="/var/log/baton"),
+        cron_daemon=dict(type="path", default="/usr/sbin/cron"),
+        systemd_dir=dict(type="path", default="/etc/systemd/system"),
     )
-    params = module.params
+
+
+def validate(params):
     if not params["stack"] or "/" in params["stack"] or params["stack"] in (".", ".."):
-        module.fail_json(msg="stack: %r cannot name files (give the stack's slug)" % params["stack"])
+        return "stack: %r cannot name files (give the stack's slug)" % params["stack"]
     if params["timeout"] < 1:
-        module.fail_json(msg="timeout: must be at least 1 second, got %d" % params["timeout"])
-    for name in ("runner", "cron_file", "log_dir", "systemd_dir"):
-        if not os.path.isabs(params[name]):
-            module.fail_json(msg="%s: %r is not an absolute path" % (name, params[name]))
-    runner = StackCron(module)
-    try:
-        result = runner.run()
-    except CronError as exc:
-        module.fail_json(**dict(runner.result, msg=str(exc)))
-    module.exit_json(**result)
+        return "timeout: must be at least 1 second, got %d" % params["timeout"]
+    return None
+
+
+def main():
+    run_module(argument_spec(), StackCron, validate=validate,
+               absolute_paths=("runner", "cron_file", "log_dir", "systemd_dir"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Every module's main() driven with generated bad arguments (tests/support/fuzz.py).
 
 Each case must end in fail_json naming a parameter its mutations targeted, in exit_json, or at the module's first
-effect on the host (which the sandbox stands in for and does not perform) - never in a traceback or a hang. Docker
+effect on the host (which the sandbox stands in for and does not perform) - never in a traceback or a hang. A case
+that ansible-core's validation accepts but that holds what the modules' own checks must refuse (a NUL character in
+any string, a seconds option that is negative, NaN, infinite or more than a day, an invalid name) must end in
+fail_json naming a targeted parameter, with no effect attempted. Docker
 reads go to the real engine, HAProxy reads to a real HAProxy, AWS reads to a real moto server (behind the Elastic Beanstalk double of
 tests/support/eb_double.py for the EB reads moto lacks).
 """
@@ -31,6 +34,16 @@ IMAGE = "baton-demo/app:v1"
 DOCKER_HOST = "unix:///var/run/docker.sock"
 PREFIX = "bfz-%s-" % uuid.uuid4().hex[:8]
 RESULTS = {}
+# Names each module refuses unless they match in full (the engine or the file system would read them otherwise).
+CONTAINER_NAME = r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+SLOT_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+NAMES = {
+    "container_info": {("name",): CONTAINER_NAME},
+    "container_run": {("name",): SLOT_NAME},
+    "container_swap": {("name",): SLOT_NAME},
+    "rollout": {("app",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
+    "stack_cron": {("stack",): r"(?!\.\.?$)[^/]+"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +135,15 @@ def _case_text(module, seed, number, args, mutations):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_fuzz_module(module, world):
-    main = importlib.import_module("ansible_collections.baton.docker.plugins.modules." + module).main
+    plugin = importlib.import_module("ansible_collections.baton.docker.plugins.modules." + module)
+    main = plugin.main
     base = baseline(module, world)
-    spec = fuzz.capture_spec(main, base)["argument_spec"]
+    spec = fuzz.module_spec(plugin)
     seed = zlib.crc32(module.encode())
     generator = fuzz.Generator(spec, base, seed)
-    counts = dict(tried=0, refused=0, accepted=0, would_change=0, unnamed=0, value_only=0, unnamed_by_source={})
-    crashes, core_crashes, unnamed, value_only, changes = [], [], [], [], {}
+    counts = dict(tried=0, refused=0, accepted=0, would_change=0, crash=0, unnamed=0, value_only=0, must_refuse=0,
+                  unnamed_by_source={})
+    crashes, core_crashes, unnamed, value_only, changes, unrefused = [], [], [], [], {}, []
     started = time.monotonic()
     with fuzz.Sandbox(world["case"], DOCKER_HOST, TEST_AWS_ENV) as sandbox:
         kind, detail = sandbox.run(main, base)
@@ -136,9 +151,18 @@ def test_fuzz_module(module, world):
         counts["baseline"] = "%s: %s" % (kind, detail if kind == "would-change" else "exit_json")
         for number in range(CASES):
             args, mutations = generator.case()
+            accepted = fuzz.core_accepts(spec, args)
+            reasons = fuzz.must_refuse(spec, accepted, NAMES.get(module)) if accepted is not None else []
             kind, detail = sandbox.run(main, args)
             counts["tried"] += 1
-            counts[kind.replace("-", "_")] = counts.get(kind.replace("-", "_"), 0) + 1
+            counts[kind.replace("-", "_")] += 1
+            named = fuzz.names_parameter(detail.get("msg"), mutations, spec) if kind == "refused" else None
+            if reasons:
+                counts["must_refuse"] += 1
+                if named != "parameter":
+                    unrefused.append("%s\nmust be refused: %s\noutcome: %s %s" % (
+                        _case_text(module, seed, number, args, mutations), "; ".join(reasons), kind,
+                        str(detail.get("msg") if kind == "refused" else detail)[:500]))
             if kind == "crash" and fuzz.in_validator(detail):
                 counts["core_crash"] = counts.get("core_crash", 0) + 1
                 core_crashes.append(detail.strip().splitlines()[-1][:200])
@@ -149,7 +173,6 @@ def test_fuzz_module(module, world):
                 what = " ".join(what[:2])
                 changes[what] = changes.get(what, 0) + 1
             elif kind == "refused":
-                named = fuzz.names_parameter(detail.get("msg"), mutations, spec)
                 if named == "value":
                     counts["value_only"] += 1
                     value_only.append(str(detail.get("msg"))[:200])
@@ -161,18 +184,19 @@ def test_fuzz_module(module, world):
                 unnamed.append("%s\nmsg: %s" % (_case_text(module, seed, number, args, mutations),
                                                 str(detail.get("msg"))[:500]))
         counts["docker_reads"] = sandbox.docker_reads
+        counts["aws_reads"] = sandbox.aws_reads
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["effects"] = changes
     counts["core_crash_examples"] = sorted(set(core_crashes))[:5]
     counts["value_only_examples"] = sorted(set(value_only))[:5]
-    RESULTS[module] = counts
-    _write_counts()
-    assert not crashes, "%d of %d cases of %s crashed; first:\n%s" % (len(crashes), CASES, module, crashes[0])
     # Refusals that name no targeted parameter are counted and shown (build/fuzz/counts.json), not failed on: most
     # are worded by ansible-core's own validation, outside the modules' input checks.
     counts["unnamed_examples"] = [text.split("\nmsg: ", 1)[-1][:200] for text in unnamed[:5]]
+    RESULTS[module] = counts
     _write_counts()
-    assert counts["tried"] >= CASES
+    assert not crashes, "%d of %d cases of %s crashed; first:\n%s" % (len(crashes), CASES, module, crashes[0])
+    assert not unrefused, "%d of %d cases of %s that must be refused were not, or without naming a parameter; " \
+        "first:\n%s" % (len(unrefused), counts["must_refuse"], module, unrefused[0])
 
 
 def unnamed_source(message):
@@ -199,14 +223,19 @@ def test_fuzz_left_nothing_behind(docker_client):
 
 
 def test_fuzz_counts_table():
-    """The counts of the run, as a table (and build/fuzz/counts.json)."""
+    """The counts of the run, as a table (and build/fuzz/counts.json). Every module fuzzed in this session had cases
+    of each kind that matters: refused ones, ones that got through its checks, and ones that had to be refused."""
     assert RESULTS, "no module was fuzzed in this session"
-    form = "%-22s %6s %8s %9s %13s %6s %11s %8s %10s %8s"
-    lines = [form % ("module", "tried", "refused", "accepted", "would-change", "crash", "core-crash", "unnamed", "value-only",
-                     "seconds")]
+    form = "%-22s %6s %8s %9s %13s %6s %11s %8s %10s %12s %8s"
+    lines = [form % ("module", "tried", "refused", "accepted", "would-change", "crash", "core-crash", "unnamed",
+                     "value-only", "must-refuse", "seconds")]
     for module in sorted(RESULTS):
         row = RESULTS[module]
         lines.append(form % (module, row["tried"], row["refused"], row["accepted"], row["would_change"],
-                             row.get("crash", 0) - row.get("core_crash", 0), row.get("core_crash", 0), row["unnamed"],
-                             row["value_only"], row["seconds"]))
+                             row["crash"] - row.get("core_crash", 0), row.get("core_crash", 0), row["unnamed"],
+                             row["value_only"], row["must_refuse"], row["seconds"]))
     print("\n" + "\n".join(lines))
+    thin = dict((module, row) for module, row in RESULTS.items()
+                if row["refused"] + row["accepted"] + row["would_change"] + row["crash"] != row["tried"]
+                or not row["refused"] or not row["accepted"] + row["would_change"] or not row["must_refuse"])
+    assert not thin, "modules whose cases did not reach every kind of outcome: %s" % json.dumps(thin, sort_keys=True)

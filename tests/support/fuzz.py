@@ -14,8 +14,10 @@ import copy
 import errno
 import ipaddress
 import json
+import math
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -23,7 +25,10 @@ import subprocess
 import tempfile
 import traceback
 
+import yaml
+
 from ansible.module_utils import basic
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.testing import patch_module_args
 
 CASE_SECONDS = 5.0
@@ -73,36 +78,17 @@ class _Exit(BaseException):
         self.result = result
 
 
-class _Captured(BaseException):
-    pass
-
-
 # ------------------------------------------------------------------ the spec
 
 
-def capture_spec(main, args):
-    """The argument_spec (and other AnsibleModule keywords) main() builds its module with, read on a first call."""
-    seen = {}
-    original = basic.AnsibleModule.__init__
+def module_spec(module):
+    """The argument spec main() builds: the module's own ``argument_spec()`` plus the options of the backends its
+    documentation extends (the doc fragments docker, haproxy, aws), which the shared runner adds."""
+    from ansible_collections.baton.docker.plugins.module_utils import _module
 
-    def record(self, *a, **kw):
-        seen.update(kw)
-        if a:
-            seen["argument_spec"] = a[0]
-        raise _Captured()
-
-    basic.AnsibleModule.__init__ = record
-    try:
-        with patch_module_args(args):
-            try:
-                main()
-            except _Captured:
-                pass
-    finally:
-        basic.AnsibleModule.__init__ = original
-    if "argument_spec" not in seen:
-        raise AssertionError("main() did not build an AnsibleModule")
-    return copy.deepcopy(seen)
+    fragments = yaml.safe_load(module.DOCUMENTATION).get("extends_documentation_fragment") or []
+    backends = [name.rsplit(".", 1)[-1] for name in fragments if name.rsplit(".", 1)[-1] in _module.CONNECTIONS]
+    return _module.module_arguments(module.argument_spec(), backends)["argument_spec"]
 
 
 def spec_at(spec, path):
@@ -156,7 +142,7 @@ def show_path(path):
     return text
 
 
-class Generator(object):
+class Generator:
     """Cases for one module: its baseline with 1-3 mutations each, from a seeded random source (reproducible)."""
 
     def __init__(self, spec, baseline, seed):
@@ -264,7 +250,7 @@ def _loopback(host):
         return False
 
 
-class Sandbox(object):
+class Sandbox:
     """Patches that stand between main() and the host while a module is fuzzed.
 
     ``case_dir``: the only directory a case may write into; it is emptied before every case. Docker reads go to
@@ -280,6 +266,7 @@ class Sandbox(object):
         self._undo = []
         self._docker_cache = {}
         self.docker_reads = 0
+        self.aws_reads = 0
 
     # -- effects --
     def effect(self, what):
@@ -455,10 +442,28 @@ class Sandbox(object):
         real_load = botocore.loaders.JSONFileLoader.load_file
         cache = {}
 
+        answers = {}
+
         def make_api_call(client, operation, params):
             if not operation.startswith(READ_ONLY_AWS):
                 sandbox.effect("AWS %s %s" % (client.meta.service_model.service_name, operation))
-            return real_call(client, operation, params)
+            # A read is answered once per request for the whole run, as the Docker reads are: nothing the fuzz does
+            # changes what moto holds, so the answer (or the error) stays what it was.
+            signer = getattr(client, "_request_signer", None)
+            creds = getattr(signer, "_credentials", None)
+            key = (client.meta.service_model.service_name, client.meta.endpoint_url, client.meta.region_name,
+                   creds and tuple(creds.get_frozen_credentials()), operation,
+                   json.dumps(params, sort_keys=True, default=repr))
+            if key not in answers:
+                sandbox.aws_reads += 1
+                try:
+                    answers[key] = ("answer", real_call(client, operation, params))
+                except Exception as exc:
+                    answers[key] = ("error", exc)
+            kind, value = answers[key]
+            if kind == "error":
+                raise value.with_traceback(None)
+            return copy.deepcopy(value)
 
         def aws_init(client, *a, **kw):
             kw["sleep"] = lambda seconds: None  # the retry pacing of the class, stood in for as its tests do
@@ -472,8 +477,18 @@ class Sandbox(object):
             return cache[file_path]
 
         import boto3.session
-        real_client = boto3.session.Session.client
+        real_session = boto3.session.Session
+        real_client = real_session.client
         clients = {}
+        sessions = {}
+
+        def session(**kw):
+            # One boto3 session per set of connection options for the whole run (making one takes longer than most
+            # cases). Creation errors (an unknown profile) are not kept, so each case meets them again.
+            key = json.dumps(kw, sort_keys=True, default=repr)
+            if key not in sessions:
+                sessions[key] = real_session(**kw)
+            return sessions[key]
 
         def client(session, service, *a, **kw):
             # One boto3 client per (service, region, credentials, endpoint, config) for the whole run: creating one
@@ -485,7 +500,8 @@ class Sandbox(object):
                 clients[key] = real_client(session, service, *a, **kw)
             return clients[key]
 
-        self._set(boto3.session.Session, "client", client)
+        self._set(real_session, "client", client)
+        self._set(boto3.session, "Session", session)
         self._set(botocore.client.BaseClient, "_make_api_call", make_api_call)
         self._set(_aws.AwsClient, "__init__", aws_init)
         self._set(botocore.loaders.JSONFileLoader, "load_file", load_file)
@@ -581,3 +597,64 @@ def in_validator(text):
     frames = [line for line in str(text).splitlines() if line.strip().startswith("File ")]
     return bool(frames) and "in __init__" in "".join(f for f in frames if "module_utils/basic.py" in f) and all(
         "/ansible/module_utils/" in f for f in frames[frames.index(next(f for f in frames if "module_utils/basic.py" in f)):])
+
+
+# ------------------------------------------------------------------ what must be refused
+
+# The options that hold seconds: a timeout, interval or seconds option of type int or float.
+SECONDS_NAME = re.compile(r"timeout|interval|seconds")
+MAX_SECONDS = 86400
+
+
+def core_accepts(spec, args):
+    """The parameters as ansible-core's own validation of ``spec`` converts them, or None when it refuses ``args``
+    (constraints between options, such as mutually_exclusive, are left out: their refusals name the options)."""
+    params = dict((key, value) for key, value in args.items() if not key.startswith("_ansible_"))
+    try:
+        result = ArgumentSpecValidator(spec).validate(params)
+    except Exception:  # ansible-core's own validation crashes on a few values (infinity for an int)
+        return None
+    return None if result.error_messages else result.validated_parameters
+
+
+def _strings(value, path=()):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, path + (index,))
+
+
+def _seconds(spec, params, path=()):
+    for name, entry in spec.items():
+        value = params.get(name) if isinstance(params, dict) else None
+        if entry.get("type") in ("int", "float") and SECONDS_NAME.search(name):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                yield path + (name,), value
+        elif entry.get("options") and isinstance(value, dict):
+            yield from _seconds(entry["options"], value, path + (name,))
+        elif entry.get("options") and isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _seconds(entry["options"], item, path + (name, index))
+
+
+def must_refuse(spec, params, names=None):
+    """Why our validation must refuse ``params`` (as ansible-core accepted them): a list of reasons, each naming the
+    parameter, empty when nothing requires a refusal. A string holding NUL anywhere; a seconds option that is
+    negative, NaN, infinite or more than a day; a value of ``names`` ({parameter path: pattern of valid values})
+    that its pattern does not match in full."""
+    reasons = ["%s holds a NUL character" % show_path(path) for path, value in _strings(params) if "\x00" in value]
+    for path, value in _seconds(spec, params):
+        if (isinstance(value, float) and math.isnan(value)) or value < 0 or value > MAX_SECONDS:
+            reasons.append("%s = %r seconds" % (show_path(path), value))
+    for path, pattern in (names or {}).items():
+        try:
+            value = _get(params, path)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            reasons.append("%s = %r is not a valid name" % (show_path(path), value[:40]))
+    return reasons

@@ -298,3 +298,12 @@ def test_format_events_oldest_first():
     ]
     assert _aws.format_events(events) == ["2016-03-23T10:01:00Z INFO start", "2016-03-23T10:02:00Z WARN red"]
     assert _aws.format_events(events, limit=1) == ["2016-03-23T10:02:00Z WARN red"]
+
+
+def test_aws_errors_are_baton_errors_the_runner_reports():
+    from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+    error = _aws.RepositoryMissing("ECR repository 'app' does not exist", code="RepositoryNotFoundException")
+    assert isinstance(error, BatonError) and isinstance(error, _aws.AwsError)
+    assert (str(error), error.code, error.details) == (
+        "ECR repository 'app' does not exist", "RepositoryNotFoundException", {})
+    assert _aws.AwsError("throttled", details=dict(retries=5)).details == dict(retries=5)
