@@ -166,7 +166,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
     list_containers,
     require_docker,
 )
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, normalize_mapping  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError, normalize_mapping  # noqa: E402
 
 
 def container_info(params):

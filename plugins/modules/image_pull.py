@@ -100,25 +100,23 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     pull_image,
     require_docker,
 )
-from ansible_collections.baton.docker.plugins.module_utils._swap import (
-    ParamError,
-    image_ref,
-    parse_image_ref,
-)
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 
 
 class ImagePull(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.image = ImageRef.parse(self.params["image"])
+        self.ref = self.image.name
         self.auth = self.params["pull_auth"]
         self.client = None
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
+            return pull_image(self.client, self.image.repository, tag=self.image.tag, digest=self.image.digest,
+                              auth=self.auth)
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 

@@ -316,8 +316,8 @@ import os  # noqa: E402
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module, seconds_error  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._rollout_engine import Rollout, RolloutFailed  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
 
 
 def main():
