@@ -64,3 +64,24 @@ def container(**changes):
         section, field = key.split("__", 1)
         attrs[section][field] = value
     return attrs
+
+
+# One value other than the first-deploy default for every container setting, in explicit form: what the settings
+# table tests and the round trip on the real engine (tests/integration/test_container_settings.py) walk.
+NON_DEFAULT = dict(
+    env={"BATON_SETTING": "on"},
+    labels={"baton.test.setting": "on"},
+    ports=["127.0.0.1::8000/tcp"],
+    volumes=["/srv:/mnt/srv:ro"],
+    restart_policy="always",
+    restart_retries=3,
+    command=["sleep", "300"],
+    entrypoint=["/bin/sh", "-c", "exec \"$@\"", "entry"],
+    network="host",
+    stop_timeout=7,
+    healthcheck=dict(test=["CMD", "true"], interval=5000000000, timeout=3000000000, retries=2,
+                     start_period=1000000000),
+    volumes_from=["baton-settings-source:ro"],
+    links=["baton-settings-target:peer"],
+    hostname="baton-setting.example",
+)

@@ -358,3 +358,118 @@ def test_partial_healthcheck_is_merged_with_the_image_like_the_engine_does():
 def test_effective_config_with_an_explicit_entrypoint_drops_the_image_command():
     wanted = cs.effective_config(dict(CARRIED_V1, entrypoint=["/bin/sh", "-c"]), IMAGE_V1, "app-a")
     assert (wanted["entrypoint"], wanted["command"]) == (["/bin/sh", "-c"], None)
+
+
+# ---------------------------------------------------------------- the table
+
+# A value other than the first-deploy default for every setting, in explicit form (shared with the round trip on the
+# real engine, tests/integration/test_container_settings.py).
+from tests.unit.plugins.module_utils.container_data import NON_DEFAULT  # noqa: E402
+
+
+def test_every_setting_has_every_part():
+    assert len(set(cs.RUN_KEYS)) == len(cs.SETTINGS)
+    for setting in cs.SETTINGS:
+        assert setting.options and all("type" in spec for spec in setting.options.values()), setting.name
+        for part in ("from_params", "read", "explicit", "effective", "write", "compare", "merge"):
+            assert callable(getattr(setting, part)), (setting.name, part)
+        assert setting.from_image is None or callable(setting.from_image), setting.name
+        assert hasattr(setting, "default"), setting.name
+
+
+def test_every_setting_has_a_non_default_sample():
+    assert sorted(NON_DEFAULT) == sorted(cs.RUN_KEYS)
+    defaults = cs.first_deploy_config()
+    assert [key for key in cs.RUN_KEYS if NON_DEFAULT[key] == defaults[key]] == []
+
+
+def test_the_forms_hold_exactly_the_settings():
+    keys = sorted(cs.RUN_KEYS)
+    assert sorted(cs.first_deploy_config()) == keys
+    assert sorted(cs.effective_from_container(CONTAINER_V1)) == keys
+    assert sorted(cs.explicit_from_container(CONTAINER_V1, IMAGE_V1)) == keys
+    assert sorted(cs.effective_config(CARRIED_V1, IMAGE_V1, "app-a")) == keys
+    assert sorted(cs.image_defaults(IMAGE_V1)) == keys
+
+
+def test_every_option_of_a_setting_is_read_from_the_task():
+    options = cs.setting_options()
+    for setting in cs.SETTINGS:
+        for option in setting.options:
+            assert option in options
+            value = {"dict": {}, "list": [], "str": "x", "int": 1, "raw": "x"}[setting.options[option]["type"]]
+            assert setting.name in cs.explicit_from_params(params(**{option: value})), (setting.name, option)
+
+
+def test_the_module_options_are_the_settings_options():
+    from ansible_collections.baton.docker.plugins.module_utils._swap_engine import SWAP_ARGS
+    for option, spec in cs.setting_options().items():
+        assert SWAP_ARGS[option] == spec
+    assert cs.setting_options()["restart_policy"]["choices"] == list(pr.RESTART_POLICIES)
+
+
+@pytest.mark.parametrize("key", sorted(NON_DEFAULT))
+def test_each_setting_is_written_at_create(key):
+    base = cs.first_deploy_config()
+    changed = dict(base, **{key: NON_DEFAULT[key]})
+    if key == "restart_retries":  # retries only exist with on-failure
+        base["restart_policy"] = changed["restart_policy"] = "on-failure"
+    assert cs.create_arguments(changed) != cs.create_arguments(base)
+
+
+@pytest.mark.parametrize("key", sorted(NON_DEFAULT))
+def test_each_setting_is_compared(key):
+    wanted = cs.effective_config(CARRIED_V1, IMAGE_V1, "app-a")
+    other = cs.effective_config(dict(CARRIED_V1, **{key: NON_DEFAULT[key]}), IMAGE_V1, "app-a")
+    if key == "restart_retries":
+        wanted = cs.effective_config(dict(CARRIED_V1, restart_policy="on-failure"), IMAGE_V1, "app-a")
+        other["restart_policy"] = "on-failure"
+    # an entrypoint of the slot's own drops the image's command with it
+    assert cs.config_differences(other, wanted) == (["command", key] if key == "entrypoint" else [key])
+
+
+def test_lists_compare_as_collections():
+    wanted = cs.effective_config(dict(CARRIED_V1, links=["a:a", "b:b"]), IMAGE_V1, "app-a")
+    assert cs.config_differences(dict(wanted, links=["b:b", "a:a"]), wanted) == []
+
+
+def test_create_arguments_of_a_slot():
+    create = cs.create_arguments(dict(CARRIED_V1, labels={"baton.slot": "app-a"}))
+    assert create == dict(
+        container=dict(environment=["FOO=bar"], labels={"baton.slot": "app-a"}, ports=[(8000, "tcp")], command=None,
+                       entrypoint=None, stop_timeout=5, healthcheck=None, hostname=None),
+        host=dict(port_bindings={"8000/tcp": [{"HostIp": "", "HostPort": "8081"}]}, binds=["/srv/data:/data:ro"],
+                  restart_policy={"Name": "unless-stopped"}, network_mode=None, volumes_from=None, links=None),
+        network=None, endpoint_links=None)
+
+
+@pytest.mark.parametrize("changes, part, key, expected", [
+    (dict(ports=["127.0.0.1:8081:8000/tcp", "8082:8000/tcp", "9000/udp"]), "host", "port_bindings",
+     {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8081"}, {"HostIp": "", "HostPort": "8082"}],
+      "9000/udp": [{"HostIp": "", "HostPort": ""}]}),
+    (dict(ports=["127.0.0.1:8081:8000/tcp", "8082:8000/tcp", "9000/udp"]), "container", "ports",
+     [(8000, "tcp"), (9000, "udp")]),
+    (dict(ports=["[::1]:8081:8000/tcp"]), "host", "port_bindings", {"8000/tcp": [{"HostIp": "::1", "HostPort": "8081"}]}),
+    (dict(ports=[]), "container", "ports", None),
+    (dict(env={}), "container", "environment", None),
+    (dict(env={"B": "2", "A": "x=y"}), "container", "environment", ["A=x=y", "B=2"]),
+    (dict(restart_policy="no"), "host", "restart_policy", {"Name": ""}),
+    (dict(restart_policy="on-failure", restart_retries=3), "host", "restart_policy",
+     {"Name": "on-failure", "MaximumRetryCount": 3}),
+    (dict(restart_policy="on-failure", restart_retries=None), "host", "restart_policy",
+     {"Name": "on-failure", "MaximumRetryCount": 0}),
+    (dict(network="host"), "host", "network_mode", "host"),
+    (dict(network="host"), None, "network", None),
+    (dict(network="backend"), None, "network", "backend"),
+    (dict(links=["db:database"]), "host", "links", [("db", "database")]),
+    (dict(links=["db:database"], network="backend"), "host", "links", None),
+    (dict(links=["db:database"], network="backend"), None, "endpoint_links", [("db", "database")]),
+    (dict(volumes_from=["static:ro"]), "host", "volumes_from", ["static:ro"]),
+    (dict(hostname="app0.shop"), "container", "hostname", "app0.shop"),
+    (dict(command=["a", "b"], entrypoint=["/bin/sh", "-c"]), "container", "entrypoint", ["/bin/sh", "-c"]),
+    (dict(healthcheck=dict(test=["CMD", "true"], interval=1, timeout=2, retries=3, start_period=4)), "container",
+     "healthcheck", {"Test": ["CMD", "true"], "Interval": 1, "Timeout": 2, "Retries": 3, "StartPeriod": 4}),
+])
+def test_create_arguments(changes, part, key, expected):
+    create = cs.create_arguments(dict(CARRIED_V1, **changes))
+    assert (create[part] if part else create)[key] == expected
