@@ -427,6 +427,12 @@ class Setting(object):
         return any(params.get(option) is not None for option in self.options)
 
 
+def _list_setting(name, parse, read, write):
+    """A setting given as one list option of strings, parsed into a canonical list; its order does not count."""
+    return Setting(name, {name: dict(type="list", elements="str")}, from_params=lambda params: parse(params[name]),
+                   default=[], read=read, write=write, compare=same_items)
+
+
 SETTINGS = (
     Setting("env", dict(env=dict(type="dict"), secret_env=dict(type="dict", no_log=True)),
             from_params=_env_from_params, default={},
@@ -439,14 +445,9 @@ SETTINGS = (
                                     if k != LABEL_IMAGE),
             from_image=lambda config: dict(config.get("Labels") or {}),
             explicit=_explicit_labels, effective=_effective_labels, write=_write_labels),
-    Setting("ports", dict(ports=dict(type="list", elements="str")),
-            from_params=lambda params: parse_ports(params["ports"]), default=[],
-            read=lambda attrs: ports_from_bindings(_host(attrs).get("PortBindings")),
-            write=_write_ports, compare=same_items),
-    Setting("volumes", dict(volumes=dict(type="list", elements="str")),
-            from_params=lambda params: parse_volumes(params["volumes"]), default=[],
-            read=lambda attrs: volumes_from_host_config(_host(attrs)),
-            write=_write_volumes, compare=same_items),
+    _list_setting("ports", parse_ports, lambda attrs: ports_from_bindings(_host(attrs).get("PortBindings")),
+                  _write_ports),
+    _list_setting("volumes", parse_volumes, lambda attrs: volumes_from_host_config(_host(attrs)), _write_volumes),
     Setting("restart_policy", dict(restart_policy=dict(type="str", choices=list(RESTART_POLICIES))),
             from_params=_from_option("restart_policy"), default=DEFAULT_RESTART_POLICY,
             read=lambda attrs: restart_from_engine(_host(attrs).get("RestartPolicy"))[0],
@@ -486,14 +487,11 @@ SETTINGS = (
             read=lambda attrs: healthcheck_from_engine(_config(attrs).get("Healthcheck")),
             from_image=lambda config: healthcheck_from_engine(config.get("Healthcheck")),
             explicit=_explicit_healthcheck, effective=_effective_healthcheck, write=_write_healthcheck),
-    Setting("volumes_from", dict(volumes_from=dict(type="list", elements="str")),
-            from_params=lambda params: parse_volumes_from(params["volumes_from"]), default=[],
-            read=lambda attrs: volumes_from_engine(_host(attrs).get("VolumesFrom")),
-            write=_write_volumes_from, compare=same_items),
-    Setting("links", dict(links=dict(type="list", elements="str")),
-            from_params=lambda params: parse_links(params["links"]), default=[],
-            read=lambda attrs: links_from_engine(list(_host(attrs).get("Links") or []) + _endpoint_links(attrs)),
-            write=_write_links, compare=same_items),
+    _list_setting("volumes_from", parse_volumes_from,
+                  lambda attrs: volumes_from_engine(_host(attrs).get("VolumesFrom")), _write_volumes_from),
+    _list_setting("links", parse_links,
+                  lambda attrs: links_from_engine(list(_host(attrs).get("Links") or []) + _endpoint_links(attrs)),
+                  _write_links),
     Setting("hostname", dict(hostname=dict(type="str")),
             from_params=lambda params: normalize_hostname(params["hostname"]), default=None,
             read=hostname_from_engine,
@@ -574,6 +572,12 @@ def effective_config(explicit, image_config, slot):
 def config_differences(desired, current):
     """Names of the settings whose effective values differ."""
     return [s.name for s in SETTINGS if not s.compare(desired.get(s.name), current.get(s.name))]
+
+
+def create_labels(explicit_labels, slot, ref):
+    labels = dict(explicit_labels)
+    labels.update({LABEL_MANAGED: "true", LABEL_SLOT: slot, LABEL_IMAGE: ref})
+    return labels
 
 
 def create_arguments(explicit):

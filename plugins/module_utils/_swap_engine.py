@@ -42,6 +42,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
 )
 from ansible_collections.baton.docker.plugins.module_utils._container_settings import (
     config_differences,
+    create_labels,
     effective_config,
     effective_from_container,
     explicit_from_container,
@@ -62,7 +63,6 @@ from ansible_collections.baton.docker.plugins.module_utils._params import (
 from ansible_collections.baton.docker.plugins.module_utils._swap_plan import (
     check_health_url_port,
     check_references,
-    create_labels,
     display_config,
     first_restart_policy,
     health_mode,

@@ -20,9 +20,6 @@ from ansible_collections.baton.docker.plugins.module_utils._container_settings i
 from ansible_collections.baton.docker.plugins.module_utils._params import (
     DEFAULT_RESTART_POLICY,
     HEALTHCHECK_DURATIONS,
-    LABEL_IMAGE,
-    LABEL_MANAGED,
-    LABEL_SLOT,
     NS_PER_SECOND,
     PREVIOUS_SUFFIX,
     ParamError,
@@ -57,12 +54,6 @@ def referenced_containers(desired):
 def first_restart_policy(state):
     """Restart policy of a first deploy: a created template container must not restart after it ran."""
     return "no" if state == "created" else DEFAULT_RESTART_POLICY
-
-
-def create_labels(explicit_labels, slot, ref):
-    labels = dict(explicit_labels)
-    labels.update({LABEL_MANAGED: "true", LABEL_SLOT: slot, LABEL_IMAGE: ref})
-    return labels
 
 
 def recovery_action(slot, previous, state="started"):

@@ -10,7 +10,6 @@ import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils import _container_settings as cs
 from ansible_collections.baton.docker.plugins.module_utils._docker import create_container
-from ansible_collections.baton.docker.plugins.module_utils._swap_plan import create_labels
 
 IMAGE = "baton-demo/app:v1"
 PREFIX = "baton-it-settings-"
@@ -70,8 +69,8 @@ def test_setting_round_trips_on_the_engine(setting, tmp_path, docker_client, doc
     assert desired[setting] != cs.first_deploy_config()[setting]
 
     name = docker_names(PREFIX)
-    container_id = create_container(docker_client, name, IMAGE, desired, create_labels(desired["labels"], name, IMAGE))
-    attrs = docker_client.api.inspect_container(container_id)
+    labels = cs.create_labels(desired["labels"], name, IMAGE)
+    attrs = docker_client.api.inspect_container(create_container(docker_client, name, IMAGE, desired, labels))
 
     assert cs.explicit_from_container(attrs, image_config) == desired
     wanted = cs.effective_config(desired, image_config, name)
@@ -81,7 +80,8 @@ def test_setting_round_trips_on_the_engine(setting, tmp_path, docker_client, doc
 def test_the_first_deploy_defaults_round_trip(docker_client, docker_names, image_config):
     desired = cs.merge_config({}, None)
     name = docker_names(PREFIX)
-    container_id = create_container(docker_client, name, IMAGE, desired, create_labels(desired["labels"], name, IMAGE))
-    attrs = docker_client.api.inspect_container(container_id)
+    labels = cs.create_labels(desired["labels"], name, IMAGE)
+    attrs = docker_client.api.inspect_container(create_container(docker_client, name, IMAGE, desired, labels))
     assert cs.explicit_from_container(attrs, image_config) == desired
-    assert cs.config_differences(cs.effective_config(desired, image_config, name), cs.effective_from_container(attrs)) == []
+    wanted = cs.effective_config(desired, image_config, name)
+    assert cs.config_differences(wanted, cs.effective_from_container(attrs)) == []

@@ -360,6 +360,11 @@ def test_effective_config_with_an_explicit_entrypoint_drops_the_image_command():
     assert (wanted["entrypoint"], wanted["command"]) == (["/bin/sh", "-c"], None)
 
 
+def test_create_labels():
+    assert cs.create_labels({"team": "shop"}, "app-a", "baton-demo/app:v2") == {
+        "team": "shop", "baton.managed": "true", "baton.slot": "app-a", "baton.image": "baton-demo/app:v2"}
+
+
 # ---------------------------------------------------------------- the table
 
 # A value other than the first-deploy default for every setting, in explicit form (shared with the round trip on the
@@ -371,10 +376,13 @@ def test_every_setting_has_every_part():
     assert len(set(cs.RUN_KEYS)) == len(cs.SETTINGS)
     for setting in cs.SETTINGS:
         assert setting.options and all("type" in spec for spec in setting.options.values()), setting.name
+        for part in cs.Setting.PARTS:
+            assert hasattr(setting, part), (setting.name, part)
         for part in ("from_params", "read", "explicit", "effective", "write", "compare", "merge"):
             assert callable(getattr(setting, part)), (setting.name, part)
+        # the image's default applies (a reader of the image's Config) or it does not (None)
         assert setting.from_image is None or callable(setting.from_image), setting.name
-        assert hasattr(setting, "default"), setting.name
+        assert setting.image_default_applies is (setting.from_image is not None)
 
 
 def test_every_setting_has_a_non_default_sample():

@@ -31,11 +31,6 @@ def test_referenced_containers():
                                                  ("links", "db")]
 
 
-def test_create_labels():
-    assert sp.create_labels({"team": "shop"}, "app-a", "baton-demo/app:v2") == {
-        "team": "shop", "baton.managed": "true", "baton.slot": "app-a", "baton.image": "baton-demo/app:v2"}
-
-
 @pytest.mark.parametrize("slot, previous, action", [
     (None, None, None),
     (dict(running=True), None, None),
