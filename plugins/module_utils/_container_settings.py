@@ -352,6 +352,10 @@ def _write_volumes_from(value, explicit, create):
     create["host"]["volumes_from"] = list(value or []) or None
 
 
+def _write_hostname(value, explicit, create):
+    create["container"]["hostname"] = value or None  # none: the engine's default (the ID's first 12 characters)
+
+
 def _container_kwarg(key):
     def write(value, explicit, create):
         create["container"][key] = value
@@ -495,7 +499,7 @@ SETTINGS = (
     Setting("hostname", dict(hostname=dict(type="str")),
             from_params=lambda params: normalize_hostname(params["hostname"]), default=None,
             read=hostname_from_engine,
-            write=lambda value, explicit, create: create["container"].__setitem__("hostname", value or None)),
+            write=_write_hostname),
 )
 RUN_KEYS = tuple(setting.name for setting in SETTINGS)
 
