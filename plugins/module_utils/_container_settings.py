@@ -431,6 +431,15 @@ class Setting(object):
         return any(params.get(option) is not None for option in self.options)
 
 
+HEALTHCHECK_OPTIONS = dict(
+    test=dict(type="raw"),
+    interval=dict(type="float"),
+    timeout=dict(type="float"),
+    retries=dict(type="int"),
+    start_period=dict(type="float"),
+)
+
+
 def _list_setting(name, parse, read, write):
     """A setting given as one list option of strings, parsed into a canonical list; its order does not count."""
     return Setting(name, {name: dict(type="list", elements="str")}, from_params=lambda params: parse(params[name]),
@@ -480,13 +489,7 @@ SETTINGS = (
             from_params=_from_option("stop_timeout"), default=None,
             read=lambda attrs: _config(attrs).get("StopTimeout"),
             write=_container_kwarg("stop_timeout")),
-    Setting("healthcheck", dict(healthcheck=dict(type="dict", options=dict(
-                test=dict(type="raw"),
-                interval=dict(type="float"),
-                timeout=dict(type="float"),
-                retries=dict(type="int"),
-                start_period=dict(type="float"),
-            ))),
+    Setting("healthcheck", dict(healthcheck=dict(type="dict", options=HEALTHCHECK_OPTIONS)),
             from_params=lambda params: normalize_healthcheck(params["healthcheck"]), default=None,
             read=lambda attrs: healthcheck_from_engine(_config(attrs).get("Healthcheck")),
             from_image=lambda config: healthcheck_from_engine(config.get("Healthcheck")),

@@ -195,8 +195,8 @@ class ContainerSwap(object):
             new_image = self.resolve_image()
             if new_image is not None:
                 self.result["image"]["new_id"] = new_image["Id"]
-                self.result["image"]["new_digest"] = repo_digest(new_image.get("RepoDigests"),
-                                                                     self.image.repository)
+                digests = new_image.get("RepoDigests")
+                self.result["image"]["new_digest"] = repo_digest(digests, self.image.repository)
 
         action = slot_action(self.state, self.update, current is not None, is_running(current),
                              self.outdated(current, new_image, desired))

@@ -19,6 +19,7 @@ from tests.unit.plugins.module_utils.container_data import (
     container,
 )
 
+
 def asked(**settings):
     """An explicit_from_params answer: the settings a task gives (a setting it leaves to the slot is absent)."""
     return dict(settings)
@@ -287,8 +288,7 @@ def test_same_image_same_config_has_no_difference():
 
 
 def test_requesting_an_image_default_explicitly_is_no_difference():
-    requested = asked(env={"FOO": "bar", "APP_VERSION": "v1"},
-                                  command=["python3", "/app/server.py"])
+    requested = asked(env={"FOO": "bar", "APP_VERSION": "v1"}, command=["python3", "/app/server.py"])
     desired = cs.merge_config(requested, CARRIED_V1)
     wanted = cs.effective_config(desired, IMAGE_V1, "app-a")
     assert cs.config_differences(wanted, cs.effective_from_container(CONTAINER_V1)) == []
