@@ -10,14 +10,15 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError
-from ansible_collections.baton.docker.plugins.module_utils._swap import image_tag as _image_tag
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 
 
 def image_tag(ref):
-    """The tag an image reference deploys (the collection's one image-reference parser)."""
+    """The tag an image reference deploys: ``latest`` when it names neither tag nor digest, None for a digest only
+    (read by the collection's one image-reference value)."""
     try:
-        return _image_tag(str(ref))
+        return ImageRef.parse(str(ref)).tag
     except ParamError as exc:
         raise AnsibleFilterError(str(exc))
 

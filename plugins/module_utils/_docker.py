@@ -44,7 +44,9 @@ except ImportError:  # pragma: no cover - reported by require_docker()
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text
-from ansible_collections.baton.docker.plugins.module_utils._swap import DEFAULT_STOP_TIMEOUT, ParamError, parse_image_ref, registry_of
+from ansible_collections.baton.docker.plugins.module_utils._container_settings import create_arguments
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef, registry_of
+from ansible_collections.baton.docker.plugins.module_utils._params import DEFAULT_STOP_TIMEOUT, ParamError
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -478,73 +480,25 @@ def resolve_host(host):
 
 
 def create_container(client, name, image, explicit, labels):
-    """Create (not start) a container from an explicit run config (see _swap); return its ID.
+    """Create (not start) a container from an explicit run config (see _container_settings); return its ID.
 
-    ``explicit`` has env, ports, volumes, restart_policy, restart_retries,
-    command, entrypoint, network, stop_timeout, healthcheck (nanoseconds),
-    volumes_from (``name`` or ``name:ro``), links (``target:alias``) and hostname.
-    Environment values are passed as API data, never through a shell. Links go
-    to the endpoint of a user-defined network (the engine ignores
-    HostConfig.Links there), else to HostConfig.Links.
+    Every setting of ``explicit`` is written as its entry in _container_settings.SETTINGS says; ``labels`` are the
+    labels to set. Environment values are passed as API data, never through a shell. Links go to the endpoint of a
+    user-defined network (the engine ignores HostConfig.Links there), else to HostConfig.Links.
     """
     api = client.api
-    bindings = {}
-    exposed = []
-    for spec in explicit["ports"]:
-        ip, host_port, container, proto = _split_port(spec)
-        key = "%d/%s" % (container, proto)
-        if key not in bindings:
-            exposed.append((container, proto))
-        bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": str(host_port) if host_port else ""})
-    restart = {"Name": explicit["restart_policy"] if explicit["restart_policy"] != "no" else ""}
-    if explicit["restart_policy"] == "on-failure":
-        restart["MaximumRetryCount"] = explicit["restart_retries"] or 0
-    network = explicit.get("network")
-    user_network = bool(network) and network not in ("bridge", "host", "none", "default")
-    links = [tuple(link.split(":", 1)) for link in explicit.get("links") or []]
     try:
-        host_config = api.create_host_config(
-            port_bindings=bindings or None, binds=list(explicit["volumes"]) or None,
-            restart_policy=restart, network_mode=network or None,
-            volumes_from=list(explicit.get("volumes_from") or []) or None,
-            links=links if links and not user_network else None)
+        create = create_arguments(dict(explicit, labels=labels))
+        host_config = api.create_host_config(**create["host"])
         networking = None
-        if user_network:
-            endpoint = api.create_endpoint_config(links=links or None)
-            networking = api.create_networking_config({network: endpoint})
-        healthcheck = None
-        if explicit.get("healthcheck"):
-            check = explicit["healthcheck"]
-            healthcheck = {"Test": check["test"], "Interval": check["interval"], "Timeout": check["timeout"],
-                           "Retries": check["retries"], "StartPeriod": check["start_period"]}
-        env = ["%s=%s" % (k, v) for k, v in sorted(explicit["env"].items())]
-        result = api.create_container(
-            image, name=name, command=explicit["command"], entrypoint=explicit["entrypoint"],
-            environment=env or None, ports=exposed or None, labels=labels, host_config=host_config,
-            networking_config=networking, healthcheck=healthcheck, hostname=explicit.get("hostname") or None,
-            stop_timeout=explicit.get("stop_timeout"), use_config_proxy=False, detach=True)
+        if create["network"]:
+            endpoint = api.create_endpoint_config(links=create["endpoint_links"])
+            networking = api.create_networking_config({create["network"]: endpoint})
+        result = api.create_container(image, name=name, host_config=host_config, networking_config=networking,
+                                      use_config_proxy=False, detach=True, **create["container"])
     except Exception as exc:
         raise DockerClientError("cannot create container %s from %s: %s" % (name, image, _explain(exc)))
     return result["Id"]
-
-
-def _split_port(spec):
-    """Canonical port string (see _swap.format_port) -> ip, host port, container port, proto."""
-    text, proto = spec.rsplit("/", 1)
-    ip = ""
-    if text.startswith("["):
-        end = text.index("]")
-        ip, text = text[1:end], text[end + 2:]
-        host, container = text.split(":")
-    else:
-        parts = text.split(":")
-        if len(parts) == 3:
-            ip, host, container = parts
-        elif len(parts) == 2:
-            host, container = parts
-        else:
-            host, container = "", parts[0]
-    return ip, int(host) if host else None, int(container), proto
 
 
 def rename_container(client, container_id, new_name):
@@ -1215,11 +1169,11 @@ def ensure_image(client, image):
     if image_present(client, image):
         return
     try:
-        repository, tag, digest = parse_image_ref(image)
+        ref = ImageRef.parse(image)
     except ParamError as exc:
         raise DockerClientError(str(exc))
     try:
-        pull_image(client, repository, tag=None if digest else tag, digest=digest)
+        pull_image(client, ref.repository, tag=None if ref.digest else ref.tag, digest=ref.digest)
     except DockerClientError as exc:
         raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
 

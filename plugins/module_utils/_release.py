@@ -10,10 +10,11 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write, json_text, read_json_object
 
 
-class ReleaseRecordError(Exception):
+class ReleaseRecordError(BatonError):
     """A record that cannot be read or written, worded for the user."""
 
 

@@ -28,7 +28,10 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.baton.docker.plugins.module_utils._swap import (
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import (
+    DEFAULT_RESTART_POLICY,
     DEFAULT_STOP_TIMEOUT,
     LABEL_BACKEND,
     LABEL_ENTRY,
@@ -36,8 +39,8 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
     LABEL_REPLICA,
     LABEL_SERVER,
     LABEL_STACK,
+    RESTART_POLICIES,
     ParamError,
-    split_image_ref,
 )
 
 DEPLOY_MODES = ("auto", "manual", "cron")
@@ -52,7 +55,6 @@ CRON_NAMES = {
     "month": ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     "weekday": ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
 }
-RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 DB_KEYS = ("adapter", "database", "host", "password", "port", "reconnect", "username")
 DEFAULT_STARTUP_TIME = 60
 INTERPOLATIONS = ("app_name", "opsworks", "public_ip")
@@ -64,7 +66,7 @@ _HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _CRON_ITEM = re.compile(r"^(\*|[0-9a-z]+(-[0-9a-z]+)?)(/[0-9]+)?$")
 
 
-class StackError(ValueError):
+class StackError(BatonError, ValueError):
     """A stack spec that cannot be deployed; the message starts with the path of the bad value."""
 
 
@@ -355,7 +357,7 @@ def _entry(path, name, spec):
         haproxy=_haproxy(at("haproxy"), spec["haproxy"]) if spec.get("haproxy") is not None else None,
         stop_timeout=_number(at("stop_timeout"), spec.get("stop_timeout", DEFAULT_STOP_TIMEOUT), 0, integer=True),
         healthcheck=_healthcheck(at("healthcheck"), spec["healthcheck"]) if spec.get("healthcheck") is not None else None,
-        restart=_string(at("restart"), spec.get("restart", "unless-stopped")),
+        restart=_string(at("restart"), spec.get("restart", DEFAULT_RESTART_POLICY)),
         labels=_env(at("labels"), spec.get("labels") or {}),
         network=_string(at("network"), spec["network"]) if spec.get("network") is not None else None,
     )
@@ -400,10 +402,10 @@ def _entry(path, name, spec):
 def image_with_tag(path, image, tag):
     """``image:tag``; the tag defaults to latest unless the image already names a tag or digest."""
     try:
-        _repository, own_tag, digest = split_image_ref(image)
+        written = ImageRef.parse(image, default_tag=None)
     except ParamError as exc:
         _fail(path, str(exc).split(": ", 1)[1])
-    has_tag = own_tag is not None or digest is not None
+    has_tag = written.tag is not None or written.digest is not None
     if tag is not None:
         if has_tag:
             _fail(path, "%r already names a tag or digest and tag is %r; set one of them" % (image, tag))

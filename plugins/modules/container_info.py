@@ -163,7 +163,7 @@ from ansible_collections.baton.docker.plugins.module_utils._module import (  # n
     ModuleRunner,
     run_module,
 )
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, normalize_mapping  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError, normalize_mapping  # noqa: E402
 
 
 def argument_spec():

@@ -232,20 +232,19 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (  # n
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._swap import (  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import (  # noqa: E402
     ParamError,
     check_non_negative,
     check_positive,
     check_slot_name,
-    image_ref,
     normalize_command,
     normalize_mapping,
-    parse_image_ref,
     parse_links,
     parse_volumes,
     parse_volumes_from,
-    tail_text,
 )
+from ansible_collections.baton.docker.plugins.module_utils._swap_plan import tail_text  # noqa: E402
 
 
 class RunFailed(BatonError):
@@ -261,8 +260,8 @@ class OneOffRun(ModuleRunner):
     def check_params(self):
         """Everything that can be refused without the engine."""
         params = self.params
-        self.repository, self.tag, self.digest = parse_image_ref(params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.image = ImageRef.parse(params["image"])
+        self.ref = self.image.name
         self.result["image"] = self.ref
         check_positive({"timeout": params["timeout"], "api_timeout": params["api_timeout"]})
         check_non_negative({"log_lines": params["log_lines"]})
@@ -311,7 +310,7 @@ class OneOffRun(ModuleRunner):
     def resolve_image(self):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
         try:
-            attrs, pulled = image_for_run(self.client, self.ref, self.repository, self.tag, self.digest,
+            attrs, pulled = image_for_run(self.client, self.ref, self.image.repository, self.image.tag, self.image.digest,
                                           self.params["pull"], self.params["pull_auth"], self.module.check_mode)
         except DockerClientError as exc:
             raise ParamError("image: %s" % exc)

@@ -459,8 +459,8 @@ diff:
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._swap_engine import (  # noqa: E402
     SWAP_ARGS,
     ContainerSwap,
     SwapFailed,

@@ -93,28 +93,26 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     image_attrs,
     pull_image,
 )
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
-from ansible_collections.baton.docker.plugins.module_utils._swap import (
-    ParamError,
-    image_ref,
-    parse_image_ref,
-)
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 
 
 class ImagePull(ModuleRunner):
     """Makes sure the image is present (and is the expected build), pulling it when it must."""
 
-    repository = tag = digest = ref = client = None
+    image = ref = client = None
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.params["pull_auth"])
+            return pull_image(self.client, self.image.repository, tag=self.image.tag, digest=self.image.digest,
+                              auth=self.params["pull_auth"])
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 
     def run(self):
-        self.repository, self.tag, self.digest = parse_image_ref(self.params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
+        self.image = ImageRef.parse(self.params["image"])
+        self.ref = self.image.name
         self.client = connect(self.params["docker_host"], self.params["api_timeout"])
         expected = self.params["expected_id"]
         pull = self.params["pull"]

@@ -313,8 +313,8 @@ lock_waited:
 
 from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._rollout_engine import Rollout, RolloutFailed  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
 
 
 def argument_spec():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.baton.docker.plugins.module_utils._rollout import (
+from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import (
     PlanError,
     journal_after,
     plan_rollout,

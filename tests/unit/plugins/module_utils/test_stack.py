@@ -25,7 +25,7 @@ from ansible_collections.baton.docker.plugins.module_utils._stack import (
     slugify,
     systemd_calendar,
 )
-from ansible_collections.baton.docker.plugins.module_utils._rollout import orphans
+from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import orphans
 
 # Seed 000's stack JSON, as published (values blanked as there).
 SEED = json.loads("""

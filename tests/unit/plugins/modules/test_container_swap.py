@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
-from ansible_collections.baton.docker.plugins.module_utils import _swapper
+from ansible_collections.baton.docker.plugins.module_utils import _swap_engine
 from ansible_collections.baton.docker.plugins.modules import container_swap
 
 SECRET = "hunter2 'quoted' $(id)"
@@ -32,7 +32,7 @@ def run_main(args, monkeypatch, capsys, connect=None):
             return connect()
         raise AssertionError("main() reached the engine with invalid arguments")
 
-    monkeypatch.setattr(_swapper, "connect", fake_connect)
+    monkeypatch.setattr(_swap_engine, "connect", fake_connect)
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             container_swap.main()

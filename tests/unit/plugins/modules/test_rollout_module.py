@@ -7,7 +7,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.baton.docker.plugins.module_utils import _engine
+from ansible_collections.baton.docker.plugins.module_utils import _rollout_engine
 from ansible_collections.baton.docker.plugins.modules import rollout
 
 REAL_EXITS = True
@@ -25,7 +25,7 @@ def run_main(args, monkeypatch, capsys, tmp_path):
         calls.append(a)
         raise AssertionError("main() reached the engine with invalid arguments")
 
-    monkeypatch.setattr(_engine, "connect", refuse)
+    monkeypatch.setattr(_rollout_engine, "connect", refuse)
     args = dict(args, state_dir=str(tmp_path / "state"))
     with patch_module_args(args):
         with pytest.raises(SystemExit):

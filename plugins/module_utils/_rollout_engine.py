@@ -2,9 +2,9 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The rollout engine: a host's whole rollout in one process (baton.docker.rollout).
+"""Executes a host's whole rollout in one process (baton.docker.rollout).
 
-Observe (containers, every load balancer, the journal) -> plan (``_rollout.plan_rollout``, pure) ->
+Observe (containers, every load balancer, the journal) -> plan (``_rollout_plan.plan_rollout``, pure) ->
 execute the steps with the shared clients, writing the journal before every step that takes a server out
 of rotation and after every step that puts one back -> record the release. The per-app host lock is held
 from the first observation to the end.
@@ -42,12 +42,15 @@ from ansible_collections.baton.docker.plugins.module_utils._files import (
     read_json_object,
     remove_file,
 )
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
     HAProxyError,
     HAProxyRuntime,
     HAProxyServerMissing,
     HAProxyTimeout,
 )
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
@@ -55,7 +58,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
     record_path,
     write_record,
 )
-from ansible_collections.baton.docker.plugins.module_utils._rollout import (
+from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import (
     CHANGES,
     PlanError,
     journal_after,
@@ -66,8 +69,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout import (
     summary_lines,
     unit_summary,
 )
-from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, image_ref, parse_image_ref
-from ansible_collections.baton.docker.plugins.module_utils._swapper import SWAP_ARGS, ContainerSwap, SwapFailed
+from ansible_collections.baton.docker.plugins.module_utils._swap_engine import SWAP_ARGS, ContainerSwap, SwapFailed
 
 _APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -77,8 +79,13 @@ UNIT_SPEC.update(DOCKER_COMMON_ARGS)
 UNIT_SPEC.update(PULL_ARGS)
 
 
-class RolloutFailed(Exception):
+class RolloutFailed(BatonError):
     """The rollout stopped; the message says what state each unit is in."""
+
+
+def load_balancer_failed(spec, error, then=""):
+    """The RolloutFailed for a load balancer's error (``then``: what it means for the run, e.g. nothing changed)."""
+    return RolloutFailed("load balancer %s: %s%s" % (spec, error, then))
 
 
 class UnitView(object):
@@ -170,13 +177,11 @@ class Rollout(object):
         if not _APP_NAME.match(params["app"]):
             raise ParamError("app: %r must be letters, digits, '_', '.' or '-' (it names files in state_dir)"
                              % params["app"])
-        self.ref = self.image_parts = None
+        self.image = None
         self.version = params["version"]
         if params["image"]:
-            repository, tag, digest = parse_image_ref(params["image"])
-            self.ref = image_ref(repository, tag, digest)
-            self.image_parts = (repository, tag, digest)
-            self.version = self.version or tag or digest
+            self.image = ImageRef.parse(params["image"])
+            self.version = self.version or self.image.tag or self.image.digest
         elif params["expected_image_id"]:
             raise ParamError("expected_image_id: applies to the release image; set image too")
         for name in ("drain_timeout", "up_timeout", "lock_timeout"):
@@ -193,7 +198,7 @@ class Rollout(object):
             if entry["in_container"] is None:
                 self.connect_load_balancer(entry, lb["socket"])
             self.lbs.append(entry)
-        if params["record"] and not self.ref:
+        if params["record"] and not self.image:
             raise ParamError("record: a release is recorded for a release image; set image, or record=false")
         for index, unit in enumerate(params["units"]):
             self.units.append(dict(name=unit["name"], server=unit["server"], backend=unit["backend"], index=index,
@@ -251,7 +256,7 @@ class Rollout(object):
             except HAProxyError as exc:
                 if unit.get("orphan") and isinstance(exc, HAProxyServerMissing):
                     continue  # a unit to remove whose server this load balancer no longer has
-                raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+                raise load_balancer_failed(lb["spec"], exc, ". Nothing was changed.")
             servers.append(dict(lb=lb["spec"], backend=backend, server=unit["server"],
                                 admin=state.admin_state, up=state.is_up))
         return servers
@@ -264,7 +269,7 @@ class Rollout(object):
                 lb["runtime"].require_level("admin")
             except HAProxyError as exc:
                 if not lb["optional"]:
-                    raise RolloutFailed("load balancer %s: %s. Nothing was changed." % (lb["spec"], exc))
+                    raise load_balancer_failed(lb["spec"], exc, ". Nothing was changed.")
                 lb["up"] = False
                 lb["down_reason"] = str(exc)
 
@@ -281,30 +286,31 @@ class Rollout(object):
                                     % (unit["name"], missing[0]["spec"], missing[0]["down_reason"]))
 
     def resolve_release(self):
-        if self.ref:
-            repository, tag, digest = self.image_parts
+        ref = self.image.name if self.image else None
+        if self.image:
             try:
-                attrs, pulled = image_for_run(self.client, self.ref, repository, tag, digest, self.params["pull"],
-                                              self.params["pull_auth"], self.check_mode)
+                attrs, pulled = image_for_run(self.client, ref, self.image.repository, self.image.tag,
+                                              self.image.digest, self.params["pull"], self.params["pull_auth"],
+                                              self.check_mode)
             except DockerClientError as exc:
                 raise RolloutFailed("image %s. Nothing was changed." % exc)
             image_id = (attrs or {}).get("Id")
             expected = self.params["expected_image_id"]
             if expected and attrs is not None and image_id != expected:
                 raise RolloutFailed("image %s has ID %s, not the expected %s (the build that ran before). Nothing "
-                                    "was changed." % (self.ref, image_id, expected))
-            self.result["image"] = dict(ref=self.ref, id=image_id, pulled=pulled)
+                                    "was changed." % (ref, image_id, expected))
+            self.result["image"] = dict(ref=ref, id=image_id, pulled=pulled)
         # Units of other images (a stack's) are made present the same way, before anything changes; a unit that is
         # never updated pulls its image only when it is created.
-        seen = set([self.ref])
+        seen = set([ref])
         for unit in self.units:
             ref = unit["params"]["image"]
             if ref in seen or unit["params"]["update"] is False:
                 continue
             seen.add(ref)
             try:
-                parts = parse_image_ref(ref)
-                image_for_run(self.client, image_ref(*parts), parts[0], parts[1], parts[2], self.params["pull"],
+                image = ImageRef.parse(ref)
+                image_for_run(self.client, image.name, image.repository, image.tag, image.digest, self.params["pull"],
                               self.params["pull_auth"], self.check_mode)
             except (ParamError, DockerClientError) as exc:
                 raise RolloutFailed("units[%d] (%s): image %s. Nothing was changed." % (unit["index"], unit["name"], exc))
@@ -429,7 +435,8 @@ class Rollout(object):
                             for o in observed)
         if self.module._diff:
             self.result["diff"] = self.diff()
-        release = dict(version=self.version, image=self.ref, image_id=self.result["image"].get("id") or "")
+        release = dict(version=self.version, image=self.image.name if self.image else None,
+                       image_id=self.result["image"].get("id") or "")
         path = record_path(self.params["state_dir"], self.app)
         self.result["changed"] = bool(plan["steps"])
         if self.check_mode:
@@ -478,7 +485,7 @@ class Rollout(object):
             if changed:
                 write_record(path, record)
         except ReleaseRecordError as exc:
-            raise RolloutFailed("every unit runs %s, but %s" % (self.ref, exc))
+            raise RolloutFailed("every unit runs %s, but %s" % (self.image, exc))
         self.result["record_changed"] = changed
         self.result["release"] = record.get("current")
         self.result["changed"] = self.result["changed"] or changed
@@ -523,7 +530,7 @@ class Rollout(object):
                 self.lb_of(server)["runtime"].set_state(server["backend"], server["server"], state)
             except HAProxyError as exc:
                 if not keep_going:
-                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                    raise load_balancer_failed(server["lb"], exc)
                 failed.append((server, str(exc)))
         return failed
 
@@ -544,7 +551,7 @@ class Rollout(object):
             try:
                 self.lb_of(server)["runtime"].wait_for_up(server["backend"], server["server"], timeout=timeout)
             except HAProxyError as exc:
-                raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                raise load_balancer_failed(server["lb"], exc)
 
     def step_drain(self, unit, servers):
         """Drain everywhere and wait, within one drain_timeout for all load balancers, until no session is left.
@@ -565,9 +572,9 @@ class Rollout(object):
                 except HAProxyTimeout as exc:
                     overrun.append((server, exc))
                 except HAProxyError as exc:
-                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                    raise load_balancer_failed(server["lb"], exc)
             if overrun and self.params["on_drain_timeout"] == "abort":
-                raise RolloutFailed("load balancer %s: %s" % (overrun[0][0]["lb"], overrun[0][1]))
+                raise load_balancer_failed(overrun[0][0]["lb"], overrun[0][1])
         except RolloutFailed as exc:
             raise self.back_in_rotation(unit, servers, exc)
         if overrun:
@@ -584,7 +591,7 @@ class Rollout(object):
                 left = runtime.server(server["backend"], server["server"]).sessions
                 answer = runtime.command("shutdown sessions server %s" % name).strip()
             except HAProxyError as err:
-                raise RolloutFailed("load balancer %s: %s" % (server["lb"], err))
+                raise load_balancer_failed(server["lb"], err)
             if answer:
                 raise RolloutFailed("load balancer %s refused to shut down the sessions of %s: %s"
                                     % (server["lb"], name, answer[:300]))
@@ -604,7 +611,7 @@ class Rollout(object):
                 try:
                     admin = self.lb_of(server)["runtime"].server(server["backend"], server["server"]).admin_state
                 except HAProxyError as exc:
-                    raise RolloutFailed("load balancer %s: %s" % (server["lb"], exc))
+                    raise load_balancer_failed(server["lb"], exc)
                 if admin != "maint":
                     raise RolloutFailed("load balancer %s reports %s/%s in %s after it was put in maintenance"
                                         % (server["lb"], server["backend"], server["server"], admin))

@@ -2,7 +2,8 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The swap of one slot's container, as baton.docker.container_swap and baton.docker.rollout run it.
+"""Executes the swap of one slot's container, as baton.docker.container_swap and baton.docker.rollout run it: the
+decisions come from _swap_plan.py (pure), the settings from _container_settings.py, the calls go to the engine here.
 
 ``ContainerSwap`` takes an object with ``params`` (validated against ``SWAP_ARGS`` plus the Docker
 connection and pull options), ``check_mode``, ``_diff`` and ``warn``: an AnsibleModule, or the rollout
@@ -39,28 +40,33 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     stop_container,
     wait_until_healthy,
 )
-from ansible_collections.baton.docker.plugins.module_utils._swap import (
-    PREVIOUS_SUFFIX,
-    ParamError,
-    check_health_url_port,
-    check_non_negative,
-    check_positive,
-    check_references,
-    check_slot_name,
+from ansible_collections.baton.docker.plugins.module_utils._container_settings import (
     config_differences,
     create_labels,
-    display_config,
     effective_config,
     effective_from_container,
     explicit_from_container,
     explicit_from_params,
+    merge_config,
+    setting_options,
+)
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import (
+    LABEL_IMAGE,
+    PREVIOUS_SUFFIX,
+    ParamError,
+    check_non_negative,
+    check_positive,
+    check_slot_name,
+)
+from ansible_collections.baton.docker.plugins.module_utils._swap_plan import (
+    check_health_url_port,
+    check_references,
+    display_config,
     first_restart_policy,
     health_mode,
-    image_ref,
-    merge_config,
     parse_health_url,
-    parse_image_ref,
-    registry_of,
     ports_to_check,
     recovery_action,
     referenced_containers,
@@ -73,7 +79,7 @@ from ansible_collections.baton.docker.plugins.module_utils._swap import (
 RECOVERY_DONE = {"restore": "restored", "discard": "discarded", "replace": "replaced"}
 
 
-class SwapFailed(Exception):
+class SwapFailed(BatonError):
     """The swap failed after changes began; the result says what state the slot is in."""
 
 
@@ -87,7 +93,7 @@ class ContainerSwap(object):
         self.update = self.params["update"]
         self.health = self.params["health"]
         self.client = client
-        self.ref = None
+        self.image = None
         self.requested = None
         self.url = None
         self.stopped_links = []
@@ -111,15 +117,13 @@ class ContainerSwap(object):
             raise ParamError("health.status: %d is not an HTTP status code" % self.health["status"])
         if self.state == "absent":
             return
-        self.repository, self.tag, self.digest = parse_image_ref(params["image"])
-        self.ref = image_ref(self.repository, self.tag, self.digest)
-        self.result["image"]["ref"] = self.ref
+        self.image = ImageRef.parse(params["image"])
+        self.result["image"]["ref"] = self.image.name
         auth = params["pull_auth"]
         if auth and auth.get("registry"):
-            registry = registry_of(self.repository)
-            if auth["registry"].rstrip("/").split("://")[-1] != registry:
+            if auth["registry"].rstrip("/").split("://")[-1] != self.image.registry:
                 raise ParamError("pull_auth.registry: %s is not the registry of image %s (%s)"
-                                 % (auth["registry"], self.ref, registry))
+                                 % (auth["registry"], self.image, self.image.registry))
         self.requested = explicit_from_params(params)
         if self.health["url"] and self.state == "started":
             self.url = self.health["url"].strip()
@@ -159,8 +163,9 @@ class ContainerSwap(object):
 
     def resolve_image(self):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
+        image = self.image
         try:
-            return image_for_run(self.client, self.ref, self.repository, self.tag, self.digest, self.params["pull"],
+            return image_for_run(self.client, image.name, image.repository, image.tag, image.digest, self.params["pull"],
                                  self.params["pull_auth"], self.module.check_mode)[0]
         except DockerClientError as exc:
             raise ParamError("image %s" % exc)
@@ -190,7 +195,8 @@ class ContainerSwap(object):
             new_image = self.resolve_image()
             if new_image is not None:
                 self.result["image"]["new_id"] = new_image["Id"]
-                self.result["image"]["new_digest"] = repo_digest(new_image.get("RepoDigests"), self.repository)
+                digests = new_image.get("RepoDigests")
+                self.result["image"]["new_digest"] = repo_digest(digests, self.image.repository)
 
         action = slot_action(self.state, self.update, current is not None, is_running(current),
                              self.outdated(current, new_image, desired))
@@ -260,7 +266,7 @@ class ContainerSwap(object):
 
     def diff(self, current, carried, desired, action):
         if action in ("create", "replace"):
-            after = dict(image=self.ref, image_id=self.result["image"]["new_id"],
+            after = dict(image=self.image.name, image_id=self.result["image"]["new_id"],
                          status="running" if self.state == "started" else "created")
             after.update(display_config(desired))
             return dict(before={} if current is None else self.view(current, carried), after=after)
@@ -325,9 +331,9 @@ class ContainerSwap(object):
         if old is not None and old["Name"].lstrip("/") == self.name:
             rename_container(self.client, old["Id"], self.previous_name)
             aside = True
-        labels = create_labels(desired["labels"], self.name, self.ref)
+        labels = create_labels(desired["labels"], self.name, self.image.name)
         try:
-            return create_container(self.client, self.name, self.ref, desired, labels)
+            return create_container(self.client, self.name, self.image.name, desired, labels)
         except DockerClientError:
             if aside:
                 self.into_slot(old["Id"])
@@ -402,7 +408,7 @@ class ContainerSwap(object):
         except DockerClientError as exc:
             logs = ["(logs unavailable: %s)" % exc]
         self.result["logs"] = logs
-        what = "the new container for slot %s (%s) is not healthy: %s." % (self.name, self.ref, reason)
+        what = "the new container for slot %s (%s) is not healthy: %s." % (self.name, self.image, reason)
         try:
             remove_container(self.client, new_id)
             if old is None:
@@ -437,13 +443,13 @@ def _status(attrs):
 
 def _ref_of(container):
     """The image reference a container was created from."""
-    return (container["Config"].get("Labels") or {}).get("baton.image") or container["Config"].get("Image") or ""
+    return (container["Config"].get("Labels") or {}).get(LABEL_IMAGE) or container["Config"].get("Image") or ""
 
 
 def _repository_of(container):
     """Repository part of the reference a container was created from."""
     try:
-        return parse_image_ref(_ref_of(container))[0]
+        return ImageRef.parse(_ref_of(container)).repository
     except ParamError:
         return None
 
@@ -453,27 +459,6 @@ SWAP_ARGS = dict(
     image=dict(type="str"),
     state=dict(type="str", default="started", choices=["started", "created", "absent"]),
     update=dict(type="bool", default=True),
-    ports=dict(type="list", elements="str"),
-    env=dict(type="dict"),
-    secret_env=dict(type="dict", no_log=True),
-    volumes=dict(type="list", elements="str"),
-    labels=dict(type="dict"),
-    volumes_from=dict(type="list", elements="str"),
-    links=dict(type="list", elements="str"),
-    hostname=dict(type="str"),
-    restart_policy=dict(type="str", choices=["no", "always", "on-failure", "unless-stopped"]),
-    restart_retries=dict(type="int"),
-    command=dict(type="raw"),
-    entrypoint=dict(type="raw"),
-    network=dict(type="str"),
-    stop_timeout=dict(type="int"),
-    healthcheck=dict(type="dict", options=dict(
-        test=dict(type="raw"),
-        interval=dict(type="float"),
-        timeout=dict(type="float"),
-        retries=dict(type="int"),
-        start_period=dict(type="float"),
-    )),
     health=dict(type="dict", default={}, options=dict(
         url=dict(type="str"),
         status=dict(type="int", default=200),
@@ -484,4 +469,5 @@ SWAP_ARGS = dict(
         settle=dict(type="float", default=0.0),
     )),
     log_lines=dict(type="int", default=50),
+    **setting_options()
 )

@@ -2,7 +2,7 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure decisions of the rollout engine (no I/O here).
+"""Plans a host's rollout (pure: no I/O here); _rollout_engine.py executes the plan.
 
 A host's rollout replaces *units* one at a time. A unit is one container
 (a master or backup slot, a stack replica, a worker) and, when it serves
@@ -56,7 +56,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.baton.docker.plugins.module_utils._swap import (
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._params import (
     LABEL_BACKEND,
     LABEL_ENTRY,
     LABEL_KIND,
@@ -69,7 +70,7 @@ ADMIN_STATES = ("ready", "drain", "maint")
 SERVER_STEPS = ("drain", "maint", "swap", "ready")
 
 
-class PlanError(ValueError):
+class PlanError(BatonError, ValueError):
     """The rollout cannot go ahead safely; nothing has been changed."""
 
 
