@@ -12,7 +12,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import DOCKER_COMMON_ARGS, require_docker
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DOCKER_COMMON_ARGS, require_docker
 
 
 # Longest socket or wait timeout accepted (a day): socket timeouts beyond what time_t holds crash the socket layer.

@@ -159,11 +159,11 @@ import re  # noqa: E402 (imports follow the documentation)
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation)
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._containers import list_containers  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
     DOCKER_COMMON_ARGS,
+    DockerClient,
     DockerClientError,
-    connect,
-    list_containers,
     require_docker,
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError, normalize_mapping  # noqa: E402
@@ -173,7 +173,7 @@ def container_info(params):
     labels = normalize_mapping("labels", params["labels"])
     if params["name"] is not None and not params["name"].strip():
         raise ParamError("name: must not be empty (leave it out to list by labels only)")
-    client = connect(params["docker_host"], params["api_timeout"])
+    client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
     try:
         containers = list_containers(client, labels=labels, name=params["name"], include_stopped=params["all"])
     finally:

@@ -460,7 +460,7 @@ diff:
     after: {image: "baton-demo/app:v2", env: {FOO: "sha256:fcde2b2edb"}, ports: ["8081:8000/tcp"]}
 """
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError, PULL_ARGS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swapper import (  # noqa: E402

@@ -90,14 +90,11 @@ pulled:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
     DOCKER_COMMON_ARGS,
     PULL_ARGS,
+    DockerClient,
     DockerClientError,
-    connect,
-    distribution_digest,
-    image_attrs,
-    pull_image,
     require_docker,
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap import (
@@ -118,15 +115,15 @@ class ImagePull(object):
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
+            return self.client.pull_image(self.repository, tag=self.tag, digest=self.digest, auth=self.auth)
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 
     def run(self):
-        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
         expected = self.params["expected_id"]
         pull = self.params["pull"]
-        before = image_attrs(self.client, self.ref)
+        before = self.client.image_attrs(self.ref)
         before_id = before["Id"] if before else None
 
         if before is None:
@@ -143,7 +140,7 @@ class ImagePull(object):
         after = before
         if reason and self.module.check_mode:
             try:
-                distribution_digest(self.client, self.ref, auth=self.auth)
+                self.client.distribution_digest(self.ref, auth=self.auth)
             except DockerClientError as exc:
                 raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
             after = None if before is None or pull == "always" else before

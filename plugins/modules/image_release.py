@@ -164,10 +164,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image,
-    remote_digest, require_docker, run_tests, tag_image,
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+    DOCKER_COMMON_ARGS, DockerClient, DockerClientError, require_docker,
 )
+from ansible_collections.baton.docker.plugins.module_utils._image_build import (
+    TestsFailed, build_image, command_argv, push_image, remote_digest, run_tests, tag_image,
+)
+from ansible_collections.baton.docker.plugins.module_utils._images import image_id_of
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -201,7 +204,7 @@ def release(module):
         result.update(changed=True, msg="would " + ", ".join(steps))
         return result
 
-    client = connect(params["docker_host"], params["api_timeout"])
+    client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
     before = None
     try:
         previous = image_id_of(client, ref)

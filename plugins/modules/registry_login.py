@@ -134,9 +134,11 @@ from ansible_collections.baton.docker.plugins.module_utils._aws import (
     AWS_COMMON_ARGS, AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, AwsClient, AwsError, registry_host,
     require_boto3,
 )
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DOCKER_COMMON_ARGS, DockerClientError, connect, docker_config_path, login, require_docker,
-    stored_auth_matches,
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+    DOCKER_COMMON_ARGS, DockerClient, DockerClientError, require_docker,
+)
+from ansible_collections.baton.docker.plugins.module_utils._registry_auth import (
+    docker_config_path, login, stored_auth_matches,
 )
 
 
@@ -190,7 +192,7 @@ def run(module):
             else "would check the stored credentials for %s with the registry" % registry
         return result
     require_docker(module)
-    client = connect(params["docker_host"], params["api_timeout"])
+    client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
     try:
         login(client, registry, username, password, config_path)
     finally:

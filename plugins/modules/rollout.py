@@ -314,7 +314,7 @@ lock_waited:
 
 import os  # noqa: E402
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError, PULL_ARGS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_docker_module, seconds_error  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._engine import Rollout, RolloutFailed  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap import ParamError  # noqa: E402
