@@ -156,10 +156,10 @@ def test_runner_success_passes_everything_and_removes():
     clock = FakeClock()
     api = FakeAPI(clock=clock, exit_code=0, logs=b"one\ntwo\n")
     run = _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["echo", "x"], entrypoint=["/e"],
-                        environment={"B": "2 $(x)", "A": "it's"}, labels={"l": "v"}, name="baton-run-0a1b2c3d",
-                        volumes=["/srv:/srv:ro"], volumes_from=[("data", "ro"), ("socks", None)],
-                        links=[("db0", "db")], network="bridge", working_dir="/app", user="1000", timeout=30,
-                        log_lines=5, clock=clock)
+                             environment={"B": "2 $(x)", "A": "it's"}, labels={"l": "v"}, name="baton-run-0a1b2c3d",
+                             volumes=["/srv:/srv:ro"], volumes_from=[("data", "ro"), ("socks", None)],
+                             links=[("db0", "db")], network="bridge", working_dir="/app", user="1000", timeout=30,
+                             log_lines=5, clock=clock)
     assert run == dict(name="baton-run-0a1b2c3d", id="c0ffee" * 10 + "abcd", rc=0, output=["one", "two"], seconds=1.5,
                        remove_error=None)
     create = [c for c in api.calls if c[0] == "create"][0]
@@ -198,7 +198,7 @@ def test_runner_timeout_kills_and_removes():
     api = FakeAPI(clock=clock, wait_error=Timeout("Read timed out"), logs=b"started\n")
     with pytest.raises(_oneoff.OneOffFailed) as info:
         _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["sleep", "60"], name="baton-run-00000000", timeout=2,
-                      clock=clock)
+                           clock=clock)
     exc = info.value
     assert exc.stage == "timeout" and exc.output == ["started"] and exc.seconds == 2
     assert str(exc) == "the one-off container baton-run-00000000 did not finish within 2 s and was killed"
