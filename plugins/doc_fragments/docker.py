@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment:
 
     # Connection options shared by every module that talks to the Docker engine
-    # (argument spec: DOCKER_COMMON_ARGS in plugins/module_utils/_docker.py).
+    # (argument spec: DOCKER_COMMON_ARGS in plugins/module_utils/_docker_client.py).
     DOCUMENTATION = r"""
 options:
   docker_host:

@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment:
 
     # Options of the modules that make sure an image is present (argument spec:
-    # PULL_ARGS in plugins/module_utils/_docker.py).
+    # PULL_ARGS in plugins/module_utils/_docker_client.py).
     DOCUMENTATION = r"""
 options:
   pull:

@@ -21,19 +21,16 @@ import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
+from ansible_collections.baton.docker.plugins.module_utils._containers import get_container, is_running, list_containers
+from ansible_collections.baton.docker.plugins.module_utils._data_volumes import host_path_of, split_container_path
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
     DOCKER_COMMON_ARGS,
-    DockerClientError,
     PULL_ARGS,
-    UnhealthyError,
-    connect,
-    get_container,
-    host_path_of,
-    image_for_run,
-    is_running,
-    list_containers,
-    split_container_path,
+    DockerClient,
+    DockerClientError,
 )
+from ansible_collections.baton.docker.plugins.module_utils._health import UnhealthyError
+from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run
 from ansible_collections.baton.docker.plugins.module_utils._files import (
     HostLock,
     LockTimeout,
@@ -390,7 +387,7 @@ class Rollout(object):
 
     def run(self):
         self.check_params()
-        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
         lock = None
         if not self.check_mode:
             lock = HostLock(os.path.join(self.params["state_dir"], "%s.lock" % self.app),

@@ -16,19 +16,13 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DockerClientError,
-    UnhealthyError,
-    connect,
+from ansible_collections.baton.docker.plugins.module_utils._containers import (
     container_logs,
     container_state,
     create_container,
     get_container,
     host_port_in_use,
-    image_attrs,
-    image_for_run,
     inspect_container,
-    is_local_engine,
     is_running,
     network_exists,
     published_host_ports,
@@ -38,8 +32,14 @@ from ansible_collections.baton.docker.plugins.module_utils._docker import (
     resolve_host,
     start_container,
     stop_container,
-    wait_until_healthy,
 )
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+    DockerClient,
+    DockerClientError,
+    is_local_engine,
+)
+from ansible_collections.baton.docker.plugins.module_utils._health import UnhealthyError, wait_until_healthy
+from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run
 from ansible_collections.baton.docker.plugins.module_utils._container_settings import (
     config_differences,
     create_labels,
@@ -175,7 +175,7 @@ class ContainerSwap(object):
     def run(self):
         self.check_params()
         if self.client is None:
-            self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+            self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
 
         slot = get_container(self.client, self.name)
         previous = get_container(self.client, self.previous_name)
@@ -237,7 +237,7 @@ class ContainerSwap(object):
         """Fill the result's old_* values; return the explicit config carried from ``current`` (None if empty)."""
         if current is None:
             return None
-        old_image = image_attrs(self.client, current["Image"])
+        old_image = self.client.image_attrs(current["Image"])
         if old_image is None and warn:
             self.module.warn("the image %s of container %s is no longer present: its defaults cannot be told "
                              "from the slot's own settings, so all of its env, labels, command and healthcheck "

@@ -153,10 +153,10 @@ containers:
       mounts: []
 """
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._containers import list_containers  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
+    DockerClient,
     DockerClientError,
-    connect,
-    list_containers,
 )
 from ansible_collections.baton.docker.plugins.module_utils._module import (  # noqa: E402
     CONTAINER_NAME,
@@ -188,7 +188,7 @@ class ContainerInfo(ModuleRunner):
         labels = normalize_mapping("labels", params["labels"])
         if params["name"] is not None and not params["name"].strip():
             raise ParamError("name: must not be empty (leave it out to list by labels only)")
-        client = connect(params["docker_host"], params["api_timeout"])
+        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
         try:
             containers = list_containers(client, labels=labels, name=params["name"], include_stopped=params["all"])
         finally:

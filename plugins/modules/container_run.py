@@ -214,20 +214,24 @@ msg:
 
 import shlex  # noqa: E402 (imports follow the documentation)
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (  # noqa: E402
-    DockerClientError,
-    ONEOFF_OWN_LABELS,
-    OneOffFailed,
-    PULL_ARGS,
-    connect,
-    effective_argv,
+from ansible_collections.baton.docker.plugins.module_utils._containers import (  # noqa: E402
     get_container,
-    image_for_run,
     is_running,
     network_exists,
+    referenced_container,
+)
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
+    PULL_ARGS,
+    DockerClient,
+    DockerClientError,
+)
+from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._oneoff import (  # noqa: E402
+    ONEOFF_OWN_LABELS,
+    OneOffFailed,
+    effective_argv,
     oneoff_labels,
     oneoff_name,
-    referenced_container,
     run_oneoff,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError  # noqa: E402
@@ -322,7 +326,7 @@ class OneOffRun(ModuleRunner):
 
     def run(self):
         self.check_params()
-        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
         try:
             return self._run()
         finally:

@@ -457,7 +457,10 @@ diff:
     after: {image: "baton-demo/app:v2", env: {FOO: "sha256:fcde2b2edb"}, ports: ["8081:8000/tcp"]}
 """
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, PULL_ARGS  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
+    DockerClientError,
+    PULL_ARGS,
+)
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap_engine import (  # noqa: E402

@@ -233,11 +233,23 @@ msg:
   sample: created data container socks
 """
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DockerClientError, connect, containers_using_volumes, create_data_container, create_named_volume,
-    data_container_mounts, data_labels, data_path_drift, ensure_image, get_container, get_volume,
-    normalize_data_paths, not_a_data_container, remove_data_container, remove_named_volume, volume_option_drift,
+from ansible_collections.baton.docker.plugins.module_utils._containers import get_container
+from ansible_collections.baton.docker.plugins.module_utils._data_volumes import (
+    containers_using_volumes,
+    create_data_container,
+    create_named_volume,
+    data_container_mounts,
+    data_labels,
+    data_path_drift,
+    get_volume,
+    normalize_data_paths,
+    not_a_data_container,
+    remove_data_container,
+    remove_named_volume,
+    volume_option_drift,
 )
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._images import ensure_image
 from ansible_collections.baton.docker.plugins.module_utils._module import CONTAINER_NAME, ModuleRunner, run_module
 
 
@@ -452,7 +464,7 @@ class DataVolumes(ModuleRunner):
 
     def run(self):
         entries = self.entries()
-        client = connect(self.params["docker_host"], self.params["api_timeout"])
+        client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
         try:
             if self.params["data_volumes"] is None:
                 params, paths = entries[0]

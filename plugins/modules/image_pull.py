@@ -85,13 +85,10 @@ pulled:
   sample: true
 """
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    PULL_ARGS,
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+    DockerClient,
     DockerClientError,
-    connect,
-    distribution_digest,
-    image_attrs,
-    pull_image,
+    PULL_ARGS,
 )
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
@@ -105,7 +102,7 @@ class ImagePull(ModuleRunner):
 
     def _pull(self, reason):
         try:
-            return pull_image(self.client, self.image.repository, tag=self.image.tag, digest=self.image.digest,
+            return self.client.pull_image(self.image.repository, tag=self.image.tag, digest=self.image.digest,
                               auth=self.params["pull_auth"])
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
@@ -113,10 +110,10 @@ class ImagePull(ModuleRunner):
     def run(self):
         self.image = ImageRef.parse(self.params["image"])
         self.ref = self.image.name
-        self.client = connect(self.params["docker_host"], self.params["api_timeout"])
+        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
         expected = self.params["expected_id"]
         pull = self.params["pull"]
-        before = image_attrs(self.client, self.ref)
+        before = self.client.image_attrs(self.ref)
         before_id = before["Id"] if before else None
 
         if before is None:
@@ -133,7 +130,7 @@ class ImagePull(ModuleRunner):
         after = before
         if reason and self.module.check_mode:
             try:
-                distribution_digest(self.client, self.ref, auth=self.params["pull_auth"])
+                self.client.distribution_digest(self.ref, auth=self.params["pull_auth"])
             except DockerClientError as exc:
                 raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
             after = None if before is None or pull == "always" else before

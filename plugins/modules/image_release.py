@@ -160,10 +160,17 @@ msg:
 import os
 import re
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DockerClientError, TestsFailed, build_image, command_argv, connect, image_id_of, push_image, remote_digest,
-    run_tests, tag_image,
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._image_build import (
+    TestsFailed,
+    build_image,
+    command_argv,
+    push_image,
+    remote_digest,
+    run_tests,
+    tag_image,
 )
+from ansible_collections.baton.docker.plugins.module_utils._images import image_id_of
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
 
@@ -198,7 +205,7 @@ class Release(ModuleRunner):
             result.update(changed=True, msg="would " + ", ".join(steps))
             return result
 
-        client = connect(params["docker_host"], params["api_timeout"])
+        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
         before = None
         try:
             previous = image_id_of(client, ref)

@@ -126,8 +126,11 @@ msg:
 """
 
 from ansible_collections.baton.docker.plugins.module_utils._aws import AwsClient, registry_host
-from ansible_collections.baton.docker.plugins.module_utils._docker import (
-    DockerClientError, connect, docker_config_path, login, stored_auth_matches,
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._registry_auth import (
+    docker_config_path,
+    login,
+    stored_auth_matches,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, require_library, run_module
@@ -183,7 +186,7 @@ class Login(ModuleRunner):
                 else "would check the stored credentials for %s with the registry" % registry
             return result
         require_library(module, "docker")
-        client = connect(params["docker_host"], params["api_timeout"])
+        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
         try:
             login(client, registry, username, password, config_path)
         finally:

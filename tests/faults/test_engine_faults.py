@@ -245,12 +245,13 @@ def release(engine, registry):
 
 
 def test_pull_error_names_no_space(engine, registry, release):
-    """The pull the rollout makes (_docker.image_for_run, as resolve_release calls it) with 3 MB left on the engine's
+    """The pull the rollout makes (_images.image_for_run, as resolve_release calls it) with 3 MB left on the engine's
     disk: the error must say what went wrong. The engine answers the pull with HTTP 200 and streams the failure
     ("no space left on device") in the body, which pull_image must read and report."""
-    from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError, image_for_run
+    from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+    from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run
     repository, tag = release
-    client = engine.client()
+    client = DockerClient(engine.url).connect()
     filler = engine.fill_disk(leave_mb=3)
     try:
         with pytest.raises(DockerClientError) as error:

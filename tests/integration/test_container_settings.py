@@ -9,7 +9,7 @@ added to plugins/module_utils/_container_settings.py without a sample here, or w
 import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils import _container_settings as cs
-from ansible_collections.baton.docker.plugins.module_utils._docker import create_container
+from ansible_collections.baton.docker.plugins.module_utils._containers import create_container
 
 IMAGE = "baton-demo/app:v1"
 PREFIX = "baton-it-settings-"

@@ -2,8 +2,8 @@
 (what was expected, what came), never a KeyError, TypeError, IndexError or AttributeError traceback.
 
 HAProxy: HAProxyRuntime against a scripted unix socket (FakeRuntimeSocket, or a server that cuts the connection in
-the middle of an answer), starting from real HAProxy 2.6 answers. Docker: the _docker.py functions that read
-inspect data, through the Docker SDK against a scripted engine speaking HTTP on a unix socket.
+the middle of an answer), starting from real HAProxy 2.6 answers. Docker: the feature functions that read
+inspect data (_containers, _health, _images, _data_volumes), through the Docker SDK against a scripted engine speaking HTTP on a unix socket.
 """
 
 import json
@@ -16,7 +16,11 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
+from ansible_collections.baton.docker.plugins.module_utils import _containers
+from ansible_collections.baton.docker.plugins.module_utils import _data_volumes
+from ansible_collections.baton.docker.plugins.module_utils import _docker_client
+from ansible_collections.baton.docker.plugins.module_utils import _health
+from ansible_collections.baton.docker.plugins.module_utils import _images
 from ansible_collections.baton.docker.plugins.module_utils import _haproxy_client as hx
 from tests.support.haproxy import FakeRuntimeSocket
 from tests.support.haproxy_answers import SERVERS_STATE_STARTED as STATE
@@ -280,13 +284,13 @@ _MISSING = object()
 
 @pytest.fixture
 def engine(tmp_path):
-    """engine(answers) -> a Docker client (dk.connect) of a FakeEngine answering ``answers``."""
+    """engine(answers) -> a DockerClient connected to a FakeEngine answering ``answers``."""
     started = []
 
     def start(answers):
         fake = FakeEngine(str(tmp_path / ("engine%d.sock" % len(started))), answers)
         started.append(fake)
-        return dk.connect("unix://" + fake.path, 5)
+        return _docker_client.DockerClient("unix://" + fake.path, 5).connect()
 
     yield start
     for fake in started:
@@ -300,10 +304,10 @@ def _inspect(attrs):
 
 def test_the_well_formed_inspect_data_reads_fine(engine):
     client = engine(_inspect(container()))
-    attrs = dk.get_container(client, "app")
-    assert dk.is_running(attrs) and dk.container_state(client, "c" * 64)["Status"] == "running"
-    assert dk.host_path_of(attrs, "/data/x") == "/srv/app/x"
-    assert dk.container_summary(attrs)["mounts"][0]["destination"] == "/data"
+    attrs = _containers.get_container(client, "app")
+    assert _containers.is_running(attrs) and _containers.container_state(client, "c" * 64)["Status"] == "running"
+    assert _data_volumes.host_path_of(attrs, "/data/x") == "/srv/app/x"
+    assert _containers.container_summary(attrs)["mounts"][0]["destination"] == "/data"
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -323,8 +327,8 @@ def test_the_well_formed_inspect_data_reads_fine(engine):
 ])
 def test_malformed_container_inspect_data_ends_in_docker_client_errors(engine, body, expected):
     client = engine(_inspect(body))
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.get_container(client, "app")
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _containers.get_container(client, "app")
     assert expected in str(caught.value), str(caught.value)
 
 
@@ -337,12 +341,12 @@ def test_malformed_container_inspect_data_ends_in_docker_client_errors(engine, b
 ])
 def test_a_missing_or_malformed_state_is_named(engine, attrs, expected):
     client = engine(_inspect(attrs))
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.container_state(client, "c" * 64)
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _containers.container_state(client, "c" * 64)
     assert expected in str(caught.value), str(caught.value)
     if isinstance(attrs, dict) and "Health" not in expected:  # is_running reads State only
-        with pytest.raises(dk.DockerClientError) as caught:
-            dk.is_running(attrs)
+        with pytest.raises(_docker_client.DockerClientError) as caught:
+            _containers.is_running(attrs)
         assert expected.split(":")[0] in str(caught.value), str(caught.value)
 
 
@@ -355,8 +359,8 @@ def test_a_missing_or_malformed_state_is_named(engine, attrs, expected):
 def test_the_health_wait_names_a_missing_or_malformed_health_block(engine, health, expected):
     attrs = container(State_Health=health)
     client = engine(_inspect(attrs))
-    with pytest.raises(dk.UnhealthyError) as caught:
-        dk.wait_until_healthy(client, "c" * 64, "docker", interval=0.05, retries=2)
+    with pytest.raises(_health.UnhealthyError) as caught:
+        _health.wait_until_healthy(client, "c" * 64, "docker", interval=0.05, retries=2)
     assert expected in str(caught.value), str(caught.value)
 
 
@@ -366,8 +370,8 @@ def test_the_health_wait_names_a_missing_or_malformed_health_block(engine, healt
     ("mounts", "container inspect data: expected an object from the engine, got 'mounts'"),
 ])
 def test_mount_lookups_name_malformed_mounts(attrs, expected):
-    for read in (lambda: dk.host_path_of(attrs, "/data/x"), lambda: dk.data_container_mounts(attrs)):
-        with pytest.raises(dk.DockerClientError) as caught:
+    for read in (lambda: _data_volumes.host_path_of(attrs, "/data/x"), lambda: _data_volumes.data_container_mounts(attrs)):
+        with pytest.raises(_docker_client.DockerClientError) as caught:
             read()
         assert expected in str(caught.value), str(caught.value)
 
@@ -379,21 +383,21 @@ def test_mount_lookups_name_malformed_mounts(attrs, expected):
 ])
 def test_container_listings_with_malformed_entries(engine, listing, expected):
     client = engine({"/containers/json": listing})
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.published_host_ports(client)
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _containers.published_host_ports(client)
     assert expected in str(caught.value), str(caught.value)
 
 
 def test_a_listing_entry_without_id_in_list_containers(engine):
     client = engine({"/containers/json": '[{"Names": ["/app"]}]'})
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.list_containers(client, labels={"baton.test": "1"})
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _containers.list_containers(client, labels={"baton.test": "1"})
     assert "container list: an entry has no Id" in str(caught.value)
 
 
 def test_container_summary_of_malformed_data():
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.container_summary(container(Config="baton-demo/app:v1"))
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _containers.container_summary(container(Config="baton-demo/app:v1"))
     assert "inspect data of container /app: Config: expected an object from the engine" in str(caught.value)
 
 
@@ -403,6 +407,6 @@ def test_container_summary_of_malformed_data():
 ])
 def test_image_inspect_data_without_an_id(engine, body, expected):
     client = engine({"/images/baton-demo/app:v1/json": body})
-    with pytest.raises(dk.DockerClientError) as caught:
-        dk.image_id_of(client, "baton-demo/app:v1")
+    with pytest.raises(_docker_client.DockerClientError) as caught:
+        _images.image_id_of(client, "baton-demo/app:v1")
     assert expected in str(caught.value), str(caught.value)

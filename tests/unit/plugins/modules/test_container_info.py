@@ -5,7 +5,8 @@ tests/integration/test_container_info.py."""
 
 import pytest
 
-from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
+from ansible_collections.baton.docker.plugins.module_utils import _containers
+from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.modules import container_info
 from tests.support.module_harness import call_main
 
@@ -34,19 +35,21 @@ class FakeAPI:
 
     def inspect_container(self, key):
         if key in self.vanished:
-            raise dk.docker_errors.NotFound("gone")
+            raise _docker_client.docker_errors.NotFound("gone")
         if key in self.by_id:
             return self.by_id[key]
         # the engine also matches ID prefixes; get_container must not take those for names
         for container in self.by_id.values():
             if container["Id"].startswith(key) or container["Name"] == "/" + key:
                 return container
-        raise dk.docker_errors.NotFound("no such container")
+        raise _docker_client.docker_errors.NotFound("no such container")
 
 
-class FakeClient:
+class FakeClient(_docker_client.DockerClient):
+    """A DockerClient over FakeAPI."""
+
     def __init__(self, api):
-        self.api = api
+        super().__init__(api=api)
 
     def close(self):
         pass
@@ -75,20 +78,20 @@ STACK = [
     ({"a": "1", "b": "2"}, {"a": "1", "c": ""}, False),
 ])
 def test_labels_match(labels, wanted, match):
-    assert dk.labels_match(labels, wanted) is match
+    assert _containers.labels_match(labels, wanted) is match
 
 
 def test_container_summary():
-    assert dk.container_summary(attrs("app0", labels={"k": "v"})) == dict(
+    assert _containers.container_summary(attrs("app0", labels={"k": "v"})) == dict(
         name="app0", id="app0" * 4, image="baton-demo/app:v1", image_id="sha256:" + "12" * 32, status="running",
         running=True, labels={"k": "v"}, created="2026-11-22T10:45:01.123456789Z", mounts=[])
-    summary = dk.container_summary(attrs("plain", status="exited"))
+    summary = _containers.container_summary(attrs("plain", status="exited"))
     assert summary["labels"] == {} and summary["running"] is False and summary["status"] == "exited"
     data = attrs("socks", status="created")
     data["Mounts"] = [{"Type": "volume", "Name": "abc", "Source": "/var/lib/docker/volumes/abc/_data",
                        "Destination": "/var/run", "RW": True},
                       {"Type": "bind", "Source": "/srv/static", "Destination": "/var/static", "RW": False}]
-    assert dk.container_summary(data)["mounts"] == [
+    assert _containers.container_summary(data)["mounts"] == [
         dict(type="volume", name="abc", source="/var/lib/docker/volumes/abc/_data", destination="/var/run",
              read_only=False),
         dict(type="bind", name=None, source="/srv/static", destination="/var/static", read_only=True)]
@@ -110,24 +113,24 @@ def test_container_summary():
 ])
 def test_list_containers(labels, name, include_stopped, names):
     api = FakeAPI(STACK)
-    found = dk.list_containers(FakeClient(api), labels=labels, name=name, include_stopped=include_stopped)
+    found = _containers.list_containers(FakeClient(api), labels=labels, name=name, include_stopped=include_stopped)
     assert [c["name"] for c in found] == names
 
 
 def test_list_containers_filters_on_the_engine_and_skips_vanished():
     api = FakeAPI(STACK, vanished={"app1" * 4})
-    found = dk.list_containers(FakeClient(api), labels={"baton.stack": "shop", "baton.replica": ""})
+    found = _containers.list_containers(FakeClient(api), labels={"baton.stack": "shop", "baton.replica": ""})
     assert api.listed == [dict(all=True, filters={"label": ["baton.replica", "baton.stack=shop"]})]
     assert [c["name"] for c in found] == ["app0"]
 
 
 def run_main(args, monkeypatch, api=None):
-    def fake_connect(*a, **kw):
+    def fake_client(*a, **kw):
         if api is None:
             raise AssertionError("main() reached the engine with invalid arguments")
         return FakeClient(api)
 
-    monkeypatch.setattr(container_info, "connect", fake_connect)
+    monkeypatch.setattr(container_info, "DockerClient", fake_client)
     return call_main(container_info.main, args)
 
 
@@ -156,10 +159,11 @@ def test_main_lists_and_never_changes(check_mode, monkeypatch):
 
 
 def test_unreachable_engine_is_a_clean_failure(monkeypatch):
-    def refuse(*a, **kw):
-        raise dk.DockerClientError("cannot reach the Docker engine at unix:///nowhere.sock: refused")
+    class Unreachable(_docker_client.DockerClient):
+        def connect(self):
+            raise _docker_client.DockerClientError("cannot reach the Docker engine at %s: refused" % self.docker_host)
 
-    monkeypatch.setattr(container_info, "connect", refuse)
+    monkeypatch.setattr(container_info, "DockerClient", Unreachable)
     outcome = call_main(container_info.main, dict(docker_host="unix:///nowhere.sock"))
     assert outcome.kind == "fail"
     assert outcome.result["msg"].startswith("cannot reach the Docker engine at unix:///nowhere.sock")

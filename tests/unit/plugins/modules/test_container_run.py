@@ -13,7 +13,9 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
+from ansible_collections.baton.docker.plugins.module_utils import _docker_client
+from ansible_collections.baton.docker.plugins.module_utils import _image_build
+from ansible_collections.baton.docker.plugins.module_utils import _oneoff
 from ansible_collections.baton.docker.plugins.modules import container_run
 from tests.support.module_harness import call_main
 
@@ -89,25 +91,27 @@ class FakeAPI:
             return self.containers_by_name[name]
         if name.startswith("c0ffee"):
             return {"Name": "/engine_picked", "Id": name}
-        raise dk.docker_errors.NotFound("no such container")
+        raise _docker_client.docker_errors.NotFound("no such container")
 
     def inspect_image(self, ref):
         if ref == BUSYBOX:
             return {"Id": IMAGE_ID, "Config": self.image_config, "RepoDigests": []}
-        raise dk.docker_errors.NotFound("no such image")
+        raise _docker_client.docker_errors.NotFound("no such image")
 
     def inspect_network(self, name):
         if name not in self.networks:
-            raise dk.docker_errors.NotFound("no such network")
+            raise _docker_client.docker_errors.NotFound("no such network")
         return {"Name": name}
 
     def kinds(self):
         return [call[0] for call in self.calls]
 
 
-class FakeClient:
+class FakeClient(_docker_client.DockerClient):
+    """A DockerClient over FakeAPI that remembers being closed."""
+
     def __init__(self, api):
-        self.api = api
+        super().__init__(api=api)
         self.closed = False
 
     def close(self):
@@ -135,13 +139,13 @@ class FakeClock:
     ({"Cmd": None, "Entrypoint": None}, None, [], []),
 ])
 def test_effective_argv(config, entrypoint, command, argv):
-    assert dk.effective_argv(config, entrypoint, command) == argv
+    assert _oneoff.effective_argv(config, entrypoint, command) == argv
 
 
 def test_oneoff_labels_and_name():
-    assert dk.oneoff_labels({"team": "ops"}) == {"team": "ops", "baton.managed": "true", "baton.oneoff": "true"}
-    assert dk.oneoff_labels(None) == {"baton.managed": "true", "baton.oneoff": "true"}
-    names = set(dk.oneoff_name() for dummy in range(20))
+    assert _oneoff.oneoff_labels({"team": "ops"}) == {"team": "ops", "baton.managed": "true", "baton.oneoff": "true"}
+    assert _oneoff.oneoff_labels(None) == {"baton.managed": "true", "baton.oneoff": "true"}
+    names = set(_oneoff.oneoff_name() for dummy in range(20))
     assert all(re.match(r"^baton-run-[0-9a-f]{8}$", name) for name in names)
     assert len(names) > 1
 
@@ -151,11 +155,11 @@ def test_oneoff_labels_and_name():
 def test_runner_success_passes_everything_and_removes():
     clock = FakeClock()
     api = FakeAPI(clock=clock, exit_code=0, logs=b"one\ntwo\n")
-    run = dk.run_oneoff(FakeClient(api), BUSYBOX, command=["echo", "x"], entrypoint=["/e"],
-                        environment={"B": "2 $(x)", "A": "it's"}, labels={"l": "v"}, name="baton-run-0a1b2c3d",
-                        volumes=["/srv:/srv:ro"], volumes_from=[("data", "ro"), ("socks", None)],
-                        links=[("db0", "db")], network="bridge", working_dir="/app", user="1000", timeout=30,
-                        log_lines=5, clock=clock)
+    run = _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["echo", "x"], entrypoint=["/e"],
+                             environment={"B": "2 $(x)", "A": "it's"}, labels={"l": "v"}, name="baton-run-0a1b2c3d",
+                             volumes=["/srv:/srv:ro"], volumes_from=[("data", "ro"), ("socks", None)],
+                             links=[("db0", "db")], network="bridge", working_dir="/app", user="1000", timeout=30,
+                             log_lines=5, clock=clock)
     assert run == dict(name="baton-run-0a1b2c3d", id="c0ffee" * 10 + "abcd", rc=0, output=["one", "two"], seconds=1.5,
                        remove_error=None)
     create = [c for c in api.calls if c[0] == "create"][0]
@@ -174,7 +178,7 @@ def test_runner_success_passes_everything_and_removes():
 
 def test_runner_links_go_to_the_endpoint_on_a_user_network():
     api = FakeAPI()
-    dk.run_oneoff(FakeClient(api), BUSYBOX, links=[("db0", "db")], network="backend")
+    _oneoff.run_oneoff(FakeClient(api), BUSYBOX, links=[("db0", "db")], network="backend")
     host = [c for c in api.calls if c[0] == "host_config"][0][1]
     assert host["links"] is None and host["network_mode"] == "backend"
     create = [c for c in api.calls if c[0] == "create"][0][2]
@@ -183,7 +187,7 @@ def test_runner_links_go_to_the_endpoint_on_a_user_network():
 
 def test_runner_returns_a_nonzero_exit_code():
     api = FakeAPI(exit_code=7, logs=b"boom\n")
-    run = dk.run_oneoff(FakeClient(api), BUSYBOX, command=["false"])
+    run = _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["false"])
     assert run["rc"] == 7 and run["output"] == ["boom"]
     assert run["name"] == "engine_picked"
     assert api.kinds()[-1] == "remove"
@@ -192,9 +196,9 @@ def test_runner_returns_a_nonzero_exit_code():
 def test_runner_timeout_kills_and_removes():
     clock = FakeClock()
     api = FakeAPI(clock=clock, wait_error=Timeout("Read timed out"), logs=b"started\n")
-    with pytest.raises(dk.OneOffFailed) as info:
-        dk.run_oneoff(FakeClient(api), BUSYBOX, command=["sleep", "60"], name="baton-run-00000000", timeout=2,
-                      clock=clock)
+    with pytest.raises(_oneoff.OneOffFailed) as info:
+        _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["sleep", "60"], name="baton-run-00000000", timeout=2,
+                           clock=clock)
     exc = info.value
     assert exc.stage == "timeout" and exc.output == ["started"] and exc.seconds == 2
     assert str(exc) == "the one-off container baton-run-00000000 did not finish within 2 s and was killed"
@@ -203,18 +207,18 @@ def test_runner_timeout_kills_and_removes():
 
 def test_runner_engine_error_while_waiting_is_not_called_a_timeout():
     clock = FakeClock()
-    api = FakeAPI(clock=clock, wait_error=dk.docker_errors.APIError("engine went away"))
-    with pytest.raises(dk.OneOffFailed) as info:
-        dk.run_oneoff(FakeClient(api), BUSYBOX, name="baton-run-00000000", timeout=600, clock=clock)
+    api = FakeAPI(clock=clock, wait_error=_docker_client.docker_errors.APIError("engine went away"))
+    with pytest.raises(_oneoff.OneOffFailed) as info:
+        _oneoff.run_oneoff(FakeClient(api), BUSYBOX, name="baton-run-00000000", timeout=600, clock=clock)
     assert info.value.stage == "wait"
     assert "engine went away" in str(info.value)
     assert api.kinds()[-1] == "remove"
 
 
 def test_runner_start_failure_removes_the_container():
-    api = FakeAPI(start_error=dk.docker_errors.APIError("exec: no such file"))
-    with pytest.raises(dk.OneOffFailed) as info:
-        dk.run_oneoff(FakeClient(api), BUSYBOX, command=["/nope"], name="baton-run-00000000")
+    api = FakeAPI(start_error=_docker_client.docker_errors.APIError("exec: no such file"))
+    with pytest.raises(_oneoff.OneOffFailed) as info:
+        _oneoff.run_oneoff(FakeClient(api), BUSYBOX, command=["/nope"], name="baton-run-00000000")
     assert info.value.stage == "start" and "exec: no such file" in info.value.reason
     assert "wait" not in api.kinds()
     assert api.kinds()[-1] == "remove"
@@ -224,26 +228,26 @@ def test_runner_create_failure_has_nothing_to_remove():
     api = FakeAPI()
 
     def refuse(image, **kwargs):
-        raise dk.docker_errors.APIError("Conflict. The container name is already in use")
+        raise _docker_client.docker_errors.APIError("Conflict. The container name is already in use")
 
     api.create_container = refuse
-    with pytest.raises(dk.OneOffFailed) as info:
-        dk.run_oneoff(FakeClient(api), BUSYBOX, name="x")
+    with pytest.raises(_oneoff.OneOffFailed) as info:
+        _oneoff.run_oneoff(FakeClient(api), BUSYBOX, name="x")
     assert info.value.stage == "create"
     assert str(info.value).startswith("cannot create a one-off container x from %s: " % BUSYBOX)
     assert "remove" not in api.kinds()
 
 
 def test_runner_reports_a_failed_removal_without_failing():
-    api = FakeAPI(remove_error=dk.docker_errors.APIError("device busy"))
-    run = dk.run_oneoff(FakeClient(api), BUSYBOX, name="baton-run-00000000")
+    api = FakeAPI(remove_error=_docker_client.docker_errors.APIError("device busy"))
+    run = _oneoff.run_oneoff(FakeClient(api), BUSYBOX, name="baton-run-00000000")
     assert run["rc"] == 0
     assert run["remove_error"].startswith("cannot remove the one-off container baton-run-00000000: ")
 
 
 def test_runner_log_lines_zero_reads_no_logs():
     api = FakeAPI(logs=b"ignored\n")
-    run = dk.run_oneoff(FakeClient(api), BUSYBOX, log_lines=0)
+    run = _oneoff.run_oneoff(FakeClient(api), BUSYBOX, log_lines=0)
     assert run["output"] == [] and "logs" not in api.kinds()
 
 
@@ -252,15 +256,15 @@ def test_run_tests_keeps_its_messages(exit_code, error, monkeypatch):
     clock = FakeClock()
     api = FakeAPI(clock=clock, exit_code=exit_code or 0, logs=b"1 failed\n",
                   wait_error=Timeout("read timed out") if error else None)
-    original = dk.run_oneoff
+    original = _oneoff.run_oneoff
 
     def with_clock(*args, **kwargs):
         kwargs["clock"] = clock
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(dk, "run_oneoff", with_clock)
-    with pytest.raises(dk.TestsFailed) as info:
-        dk.run_tests(FakeClient(api), IMAGE_ID, ["make", "test"], timeout=5)
+    monkeypatch.setattr(_image_build, "run_oneoff", with_clock)
+    with pytest.raises(_image_build.TestsFailed) as info:
+        _image_build.run_tests(FakeClient(api), IMAGE_ID, ["make", "test"], timeout=5)
     if error:
         assert str(info.value) == "the test command make test did not finish within 5 s"
         assert info.value.exit_code is None
@@ -274,16 +278,16 @@ def test_run_tests_keeps_its_messages(exit_code, error, monkeypatch):
 # ---------------------------------------------------------------- main()
 
 def run_main(args, monkeypatch, api=None):
-    """Run main(); connect() answers with FakeClient(api), or fails the test when api is None."""
+    """Run main(); its DockerClient is FakeClient(api), or the test fails when api is None."""
     clients = []
 
-    def fake_connect(*a, **kw):
+    def fake_client(*a, **kw):
         if api is None:
             raise AssertionError("main() reached the engine with invalid arguments")
         clients.append(FakeClient(api))
         return clients[-1]
 
-    monkeypatch.setattr(container_run, "connect", fake_connect)
+    monkeypatch.setattr(container_run, "DockerClient", fake_client)
     return call_main(container_run.main, args), clients
 
 
@@ -398,7 +402,7 @@ def test_silent_failure_says_it_printed_nothing(monkeypatch):
 
 
 def test_failed_removal_is_a_warning(monkeypatch):
-    api = FakeAPI(remove_error=dk.docker_errors.APIError("device busy"))
+    api = FakeAPI(remove_error=_docker_client.docker_errors.APIError("device busy"))
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
     outcome, _clients = run_main(dict(BASE, name="baton-run-0000beef"), monkeypatch, api)

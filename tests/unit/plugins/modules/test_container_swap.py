@@ -11,7 +11,9 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.baton.docker.plugins.module_utils import _docker as dk
+from ansible_collections.baton.docker.plugins.module_utils import _containers
+from ansible_collections.baton.docker.plugins.module_utils import _docker_client
+from ansible_collections.baton.docker.plugins.module_utils import _health
 from ansible_collections.baton.docker.plugins.module_utils import _swap_engine
 from ansible_collections.baton.docker.plugins.modules import container_swap
 
@@ -23,16 +25,20 @@ REAL_EXITS = True
 
 
 def run_main(args, monkeypatch, capsys, connect=None):
-    """Run main() with args; return (result dict, whether connect() was called)."""
+    """Run main() with args; return (result dict, whether it connected to the engine)."""
     calls = []
 
-    def fake_connect(*a, **kw):
-        calls.append(a)
-        if connect:
-            return connect()
-        raise AssertionError("main() reached the engine with invalid arguments")
+    class FakeClient:
+        def __init__(self, *a):
+            self.args = a
 
-    monkeypatch.setattr(_swap_engine, "connect", fake_connect)
+        def connect(self):
+            calls.append(self.args)
+            if connect:
+                return connect()
+            raise AssertionError("main() reached the engine with invalid arguments")
+
+    monkeypatch.setattr(_swap_engine, "DockerClient", FakeClient)
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             container_swap.main()
@@ -111,7 +117,7 @@ def test_secret_env_values_stay_out_of_the_output(monkeypatch, capsys):
 
 def test_pull_auth_password_stays_out_of_the_output(monkeypatch, capsys):
     def engine_down():
-        raise dk.DockerClientError("engine down")
+        raise _docker_client.DockerClientError("engine down")
 
     args = dict(BASE, pull_auth=dict(username="deploy", password=SECRET))
     result, connected, out = run_main(args, monkeypatch, capsys, connect=engine_down)
@@ -123,7 +129,7 @@ def test_pull_auth_password_stays_out_of_the_output(monkeypatch, capsys):
 @pytest.mark.parametrize("extra", [dict(), dict(image="not an image ref", env=dict(DEBUG=True))])
 def test_state_absent_needs_no_image_and_ignores_the_run_options(extra, monkeypatch, capsys):
     def engine_down():
-        raise dk.DockerClientError("engine down")
+        raise _docker_client.DockerClientError("engine down")
 
     result, connected = run_main(dict(name="app-a", state="absent", **extra), monkeypatch, capsys,
                                  connect=engine_down)[:2]
@@ -134,7 +140,7 @@ def test_state_absent_needs_no_image_and_ignores_the_run_options(extra, monkeypa
 
 def test_unreachable_engine_is_a_clean_failure(monkeypatch, capsys):
     def refuse():
-        raise dk.DockerClientError("cannot reach the Docker engine at unix:///nowhere.sock: No such file")
+        raise _docker_client.DockerClientError("cannot reach the Docker engine at unix:///nowhere.sock: No such file")
 
     result, connected = run_main(dict(BASE, docker_host="unix:///nowhere.sock"), monkeypatch, capsys, connect=refuse)[:2]
     assert connected
@@ -144,7 +150,7 @@ def test_unreachable_engine_is_a_clean_failure(monkeypatch, capsys):
     assert result["image"]["ref"] == "baton-demo/app:v2"
 
 
-# ------------------------------------------------- health wait (_docker.py)
+# ------------------------------------------------- health wait (_health.py)
 
 class FakeClock:
     def __init__(self):
@@ -160,11 +166,10 @@ class FakeClock:
 
 
 class ScriptedContainer:
-    """client.api.inspect_container answering the next scripted State each call."""
+    """api.inspect_container answering the next scripted State each call."""
 
     def __init__(self, states):
         self.states = list(states)
-        self.api = self
 
     def inspect_container(self, _container_id):
         state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
@@ -179,7 +184,8 @@ def health(status, output="", exit_code=0):
 
 
 def wait(states, mode, clock, **kwargs):
-    return dk.wait_until_healthy(ScriptedContainer(states), "c" * 64, mode, clock=clock, sleep=clock.sleep, **kwargs)
+    client = _docker_client.DockerClient(api=ScriptedContainer(states))
+    return _health.wait_until_healthy(client, "c" * 64, mode, clock=clock, sleep=clock.sleep, **kwargs)
 
 
 def test_running_mode_observes_one_interval():
@@ -194,7 +200,7 @@ def test_running_mode_observes_one_interval():
     (dict(RUNNING, Restarting=True, ExitCode=2), "it restarted (last exit code 2)"),
 ])
 def test_running_mode_refuses_a_container_that_stopped_or_restarted(later, reason):
-    with pytest.raises(dk.UnhealthyError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(_health.UnhealthyError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         wait([RUNNING, later], "running", FakeClock(), interval=1.0)
 
 
@@ -208,7 +214,7 @@ def test_docker_mode_returns_when_docker_says_healthy():
 
 
 def test_docker_mode_fails_at_once_on_unhealthy():
-    with pytest.raises(dk.UnhealthyError) as err:
+    with pytest.raises(_health.UnhealthyError) as err:
         wait([health("starting"), health("unhealthy", "urlopen error [Errno 111] Connection refused\n", 1)],
              "docker", FakeClock(), interval=1.0, retries=10)
     assert str(err.value) == "Docker reports it unhealthy (last check: exit code 1, urlopen error [Errno 111] Connection refused)"
@@ -216,7 +222,7 @@ def test_docker_mode_fails_at_once_on_unhealthy():
 
 def test_docker_mode_is_bounded_by_retries_times_interval():
     clock = FakeClock()
-    with pytest.raises(dk.UnhealthyError, match=r"Docker still reports it starting after 4.0s"):
+    with pytest.raises(_health.UnhealthyError, match=r"Docker still reports it starting after 4.0s"):
         wait([health("starting")], "docker", clock, interval=2.0, retries=2)
     assert round(sum(clock.sleeps), 6) == 4.0
 
@@ -239,13 +245,13 @@ def test_settle_period_keeps_checking_after_the_first_pass():
 ])
 def test_settle_period_catches_a_container_that_fails_after_its_first_pass(later, reason):
     states = [health("healthy")] * 4 + [later]  # start, first pass, settle start, one settle read, then the fault
-    with pytest.raises(dk.UnhealthyError) as err:
+    with pytest.raises(_health.UnhealthyError) as err:
         wait(states, "docker", FakeClock(), interval=0.2, retries=10, settle=1.0)
     assert str(err.value) == reason
 
 
 def test_docker_mode_without_a_healthcheck_is_refused():
-    with pytest.raises(dk.UnhealthyError, match="no Docker health check"):
+    with pytest.raises(_health.UnhealthyError, match="no Docker health check"):
         wait([RUNNING], "docker", FakeClock(), interval=1.0)
 
 
@@ -275,12 +281,12 @@ def http_server():
 
 def test_http_probe_returns_the_status(http_server):
     _Handler.answers = [503]
-    assert dk.http_probe("http://127.0.0.1:%d/health" % http_server.server_port, timeout=2) == 503
+    assert _health.http_probe("http://127.0.0.1:%d/health" % http_server.server_port, timeout=2) == 503
 
 
 def test_http_probe_reports_a_refused_connection(port):
-    with pytest.raises(dk.DockerClientError, match="[Cc]onnection refused"):
-        dk.http_probe("http://127.0.0.1:%d/health" % port, timeout=2)
+    with pytest.raises(_docker_client.DockerClientError, match="[Cc]onnection refused"):
+        _health.http_probe("http://127.0.0.1:%d/health" % port, timeout=2)
 
 
 def test_http_mode_probes_until_the_wanted_status(http_server):
@@ -295,7 +301,7 @@ def test_http_mode_gives_up_after_retries_probes(http_server):
     _Handler.answers = [500]
     clock = FakeClock()
     url = "http://127.0.0.1:%d/health" % http_server.server_port
-    with pytest.raises(dk.UnhealthyError) as err:
+    with pytest.raises(_health.UnhealthyError) as err:
         wait([RUNNING], "http", clock, url=url, interval=1.0, retries=3)
     assert str(err.value) == "%s did not answer HTTP 200 in 3 probe(s) 1.0s apart (last: HTTP 500)" % url
     assert clock.sleeps == [1.0, 1.0]
@@ -305,7 +311,7 @@ def test_http_mode_stops_when_the_container_exits(http_server):
     _Handler.answers = [500]
     url = "http://127.0.0.1:%d/health" % http_server.server_port
     exited = dict(RUNNING, Running=False, Status="exited", ExitCode=137, Error="")
-    with pytest.raises(dk.UnhealthyError, match="it exited with code 137"):
+    with pytest.raises(_health.UnhealthyError, match="it exited with code 137"):
         wait([RUNNING, RUNNING, exited], "http", FakeClock(), url=url, interval=1.0, retries=30)
 
 
@@ -318,5 +324,5 @@ def test_host_port_in_use_sees_a_listening_socket(ip, proto):
         if proto == "tcp":
             sock.listen(1)
         taken = sock.getsockname()[1]
-        assert "in use" in dk.host_port_in_use(ip, taken, proto)
-    assert dk.host_port_in_use(ip, taken, proto) is None
+        assert "in use" in _containers.host_port_in_use(ip, taken, proto)
+    assert _containers.host_port_in_use(ip, taken, proto) is None

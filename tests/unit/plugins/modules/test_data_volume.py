@@ -1,7 +1,7 @@
 """Unit tests of baton.docker.data_volume: its pure decisions and main() on bad input.
 
 The decisions (paths, drift, which container may serve as a data container)
-are the pure functions of the data volumes section of module_utils/_docker.py.
+are the pure functions of module_utils/_data_volumes.py.
 main() is driven with module args for the mistakes that must fail before the
 engine is contacted; everything that needs the engine is in
 tests/integration/test_data_volume.py.
@@ -9,7 +9,8 @@ tests/integration/test_data_volume.py.
 
 import pytest
 
-from ansible_collections.baton.docker.plugins.module_utils import _docker
+from ansible_collections.baton.docker.plugins.module_utils import _data_volumes
+from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.modules import data_volume
 from tests.support.module_harness import call_main
 
@@ -18,7 +19,7 @@ from tests.support.module_harness import call_main
 def no_engine(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Docker engine must not be contacted")
-    monkeypatch.setattr(data_volume, "connect", refuse)
+    monkeypatch.setattr(data_volume, "DockerClient", refuse)
 
 
 def run(args):
@@ -36,7 +37,7 @@ def run(args):
     (["/b", "/a"], ["/b", "/a"]),
 ])
 def test_normalize_data_paths(paths, expected):
-    assert _docker.normalize_data_paths(paths) == expected
+    assert _data_volumes.normalize_data_paths(paths) == expected
 
 
 @pytest.mark.parametrize("paths,needle", [
@@ -48,8 +49,8 @@ def test_normalize_data_paths(paths, expected):
     (["/var/run", "/var/run/"], "/var/run is listed more than once"),
 ])
 def test_normalize_data_paths_rejects(paths, needle):
-    with pytest.raises(_docker.DockerClientError) as info:
-        _docker.normalize_data_paths(paths)
+    with pytest.raises(_docker_client.DockerClientError) as info:
+        _data_volumes.normalize_data_paths(paths)
     assert str(info.value).startswith("volumes: ")
     assert needle in str(info.value)
 
@@ -61,7 +62,7 @@ def test_normalize_data_paths_rejects(paths, needle):
     (["/b", "/a"], ["/c"], {"missing": ["/a", "/b"], "extra": ["/c"]}),
 ])
 def test_data_path_drift(wanted, current, expected):
-    assert _docker.data_path_drift(wanted, current) == expected
+    assert _data_volumes.data_path_drift(wanted, current) == expected
 
 
 @pytest.mark.parametrize("attrs,driver,opts,expected", [
@@ -74,7 +75,7 @@ def test_data_path_drift(wanted, current, expected):
     ({"Driver": "local", "Options": None}, None, {"size": 10}, {"driver_opts": {}}),
 ])
 def test_volume_option_drift(attrs, driver, opts, expected):
-    assert _docker.volume_option_drift(attrs, driver, opts) == expected
+    assert _data_volumes.volume_option_drift(attrs, driver, opts) == expected
 
 
 def container(labels=None, running=False, mounts=()):
@@ -96,16 +97,16 @@ def container(labels=None, running=False, mounts=()):
     (container({"baton.kind": "http"}, mounts=["/var/run"]), "it is a baton.kind=http container, not a data container"),
 ])
 def test_not_a_data_container(attrs, needle):
-    assert _docker.not_a_data_container(attrs) == needle
+    assert _data_volumes.not_a_data_container(attrs) == needle
 
 
 def test_data_container_mounts():
     attrs = container(mounts=["/var/run", "/var/lib/haproxy/socks"])
-    assert _docker.data_container_mounts(attrs) == {
+    assert _data_volumes.data_container_mounts(attrs) == {
         "/var/run": "/var/lib/docker/volumes/0/_data",
         "/var/lib/haproxy/socks": "/var/lib/docker/volumes/1/_data",
     }
-    assert _docker.data_container_mounts({"Mounts": None}) == {}
+    assert _data_volumes.data_container_mounts({"Mounts": None}) == {}
 
 
 @pytest.mark.parametrize("spec,expected", [
@@ -120,7 +121,7 @@ def test_data_container_mounts():
     ("", None),
 ])
 def test_split_container_path(spec, expected):
-    assert _docker.split_container_path(spec) == expected
+    assert _data_volumes.split_container_path(spec) == expected
 
 
 @pytest.mark.parametrize("path,expected", [
@@ -133,11 +134,11 @@ def test_split_container_path(spec, expected):
 def test_host_path_of_a_path_in_a_container_deepest_mount_first(path, expected):
     attrs = container(mounts=["/var/run", "/var/lib/haproxy/socks", "/var/lib"])
     attrs["Mounts"][2]["Source"] = "/srv/lib"
-    assert _docker.host_path_of(attrs, path) == expected
+    assert _data_volumes.host_path_of(attrs, path) == expected
 
 
 def test_data_labels_cannot_be_overridden():
-    labels = _docker.data_labels({"baton.stack": "shop", "baton.kind": "http", "n": 1})
+    labels = _data_volumes.data_labels({"baton.stack": "shop", "baton.kind": "http", "n": 1})
     assert labels == {"baton.stack": "shop", "baton.kind": "data", "baton.managed": "true", "n": "1"}
 
 
@@ -181,10 +182,11 @@ def test_absent_data_container_needs_no_image(monkeypatch):
     """state=absent with volumes gets past validation without an image (and then connects)."""
     reached = []
 
-    def fake_connect(*args, **kwargs):
-        reached.append(args)
-        raise _docker.DockerClientError("cannot reach the Docker engine at test: refused")
-    monkeypatch.setattr(data_volume, "connect", fake_connect)
+    class Unreachable(_docker_client.DockerClient):
+        def connect(self):
+            reached.append((self.docker_host, self.api_timeout))
+            raise _docker_client.DockerClientError("cannot reach the Docker engine at test: refused")
+    monkeypatch.setattr(data_volume, "DockerClient", Unreachable)
     result = run(dict(name="socks", volumes=["/var/run"], state="absent", docker_host="unix:///nonexistent.sock"))
     assert reached == [("unix:///nonexistent.sock", 60)]
     assert result.kind == "fail"

@@ -21,7 +21,7 @@ PASSWORD = "unit s3cret 'pw'"
 def no_engine(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Docker engine must not be contacted")
-    monkeypatch.setattr(registry_login, "connect", refuse)
+    monkeypatch.setattr(registry_login, "DockerClient", refuse)
 
 
 def run(args):

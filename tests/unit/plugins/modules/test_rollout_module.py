@@ -25,7 +25,7 @@ def run_main(args, monkeypatch, capsys, tmp_path):
         calls.append(a)
         raise AssertionError("main() reached the engine with invalid arguments")
 
-    monkeypatch.setattr(_rollout_engine, "connect", refuse)
+    monkeypatch.setattr(_rollout_engine, "DockerClient", refuse)
     args = dict(args, state_dir=str(tmp_path / "state"))
     with patch_module_args(args):
         with pytest.raises(SystemExit):

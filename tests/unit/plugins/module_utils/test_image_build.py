@@ -1,4 +1,4 @@
-"""Unit tests of the pure part of the release helpers (test command parsing).
+"""Unit tests of the pure part of module_utils/_image_build.py (test command parsing).
 
 Building, testing, tagging and pushing against the real engine and a real
 registry are covered by tests/integration/test_build_push.py.
@@ -6,8 +6,8 @@ registry are covered by tests/integration/test_build_push.py.
 
 import pytest
 
-from ansible_collections.baton.docker.plugins.module_utils._docker import DockerClientError
-from ansible_collections.baton.docker.plugins.module_utils._docker import command_argv
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._image_build import command_argv
 
 
 @pytest.mark.parametrize("command,argv", [

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The connection to one Docker engine: DockerClient.
+
+Every call a baton.docker module makes to a Docker engine goes through a DockerClient: it knows the engine it talks
+to (``docker_host``, ``api_timeout``), connects to it, guards each call, and turns engine and SDK errors into a
+DockerClientError with a message a user can act on. It also pulls images (a pull is a long stream that needs its own
+bound). What the collection does with containers, images and volumes lives in the feature files
+(_containers, _health, _images, _image_build, _oneoff, _data_volumes, _registry_auth), each taking a DockerClient.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import threading
+import time
+import traceback
+
+try:
+    import docker
+    from docker import errors as docker_errors
+    HAS_DOCKER = True
+    DOCKER_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by require_docker()
+    docker = None
+    docker_errors = None
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import registry_of
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+DEFAULT_API_TIMEOUT = 60
+
+# Shared argument spec for the engine connection; documented by the
+# baton.docker.docker doc fragment.
+DOCKER_COMMON_ARGS = dict(
+    docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
+                     fallback=(lambda: os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST, [])),
+    api_timeout=dict(type="int", default=DEFAULT_API_TIMEOUT),
+)
+
+
+# Shared argument spec of the image pull options; documented by the
+# baton.docker.pull doc fragment.
+PULL_ARGS = dict(
+    pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+    pull_auth=dict(type="dict", options=dict(
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+        registry=dict(type="str"),
+    )),
+)
+
+
+class DockerClientError(BatonError):
+    """An engine error, worded for the user."""
+
+
+def require_docker(module):
+    """Fail the module clearly when the Docker SDK is missing."""
+    if not HAS_DOCKER:
+        from ansible.module_utils.basic import missing_required_lib
+        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python)"),
+                         exception=DOCKER_IMPORT_ERROR)
+
+
+def is_local_engine(docker_host):
+    """Whether ``docker_host`` names an engine on this host (a unix socket)."""
+    return docker_host.startswith("unix://") or docker_host.startswith("/")
+
+
+def engine_unreachable(exc):
+    """True for the errors of an engine that stopped answering (socket gone, refused, connection cut)."""
+    if isinstance(exc, (ConnectionError, FileNotFoundError)):
+        return True
+    if type(exc).__name__ == "ConnectionError" and type(exc).__module__.startswith("requests"):
+        return True
+    return any(engine_unreachable(arg) for arg in getattr(exc, "args", ()) if isinstance(arg, BaseException))
+
+
+def shown(value, limit=120):
+    """``repr(value)``, cut to ``limit`` characters, for a message about an unexpected answer."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def expect_object(value, what, required=False):
+    """``value`` when it is an object of the engine's answer (None -> {} unless ``required``); DockerClientError
+    saying what was expected and what came otherwise, never a TypeError further on."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        got = "nothing" if value is None else shown(value)
+        raise DockerClientError("%s: expected an object from the engine, got %s" % (what, got))
+    return value
+
+
+def expect_object_list(value, what):
+    """A list of objects of the engine's answer (None -> [])."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise DockerClientError("%s: expected a list of objects from the engine, got %s" % (what, shown(value)))
+    return value
+
+
+def auth_config(auth):
+    """pull_auth option -> SDK auth_config; None lets the SDK use the Docker config."""
+    if not auth or not auth.get("username"):
+        return None
+    config = {"username": auth["username"], "password": auth.get("password") or ""}
+    if auth.get("registry"):
+        config["serveraddress"] = auth["registry"]
+    return config
+
+
+def stream_error(chunk):
+    """The error a chunk of the engine's progress stream reports, or None."""
+    if not isinstance(chunk, dict) or not chunk.get("error"):
+        return None
+    detail = chunk.get("errorDetail")
+    return str((detail.get("message") if isinstance(detail, dict) else None) or chunk["error"])
+
+
+class DockerClient:
+    """One Docker engine, reached at ``docker_host`` with calls bounded by ``api_timeout`` seconds.
+
+    ``connect()`` makes sure the engine answers; the ``api`` attribute (the SDK's low-level client) connects on
+    first use when ``connect()`` was not called. ``api``: an SDK low-level client already made, used as it is.
+    """
+
+    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, api_timeout=DEFAULT_API_TIMEOUT, api=None):
+        self.docker_host = docker_host
+        self.api_timeout = api_timeout
+        self._api = api
+
+    def connect(self):
+        """Connect to the engine and check that it answers a ping; return self."""
+        if self._api is None:
+            try:
+                api = docker.APIClient(base_url=self.docker_host, timeout=self.api_timeout)
+                api.ping()
+            except Exception as exc:  # the SDK raises several unrelated types here
+                raise DockerClientError("docker_host: cannot reach the Docker engine at %s: %s" % (self.docker_host, exc))
+            self._api = api
+        return self
+
+    @property
+    def api(self):
+        """The SDK's low-level client of this engine."""
+        return self.connect()._api
+
+    def close(self):
+        if self._api is not None:
+            self._api.close()
+
+    # ---------------------------------------------------------------- errors
+
+    def explain(self, exc):
+        """The message of an engine or SDK error, naming the engine when it stopped answering."""
+        if engine_unreachable(exc):
+            return "the Docker engine at %s does not answer (%s)" % (
+                self.docker_host or "its address", str(exc).strip() or exc.__class__.__name__)
+        explanation = getattr(exc, "explanation", None)
+        if explanation:
+            if isinstance(explanation, bytes):
+                explanation = explanation.decode("utf-8", "replace")
+            return str(explanation).strip()
+        return str(exc).strip() or exc.__class__.__name__
+
+    def call(self, what, func, *args, **kwargs):
+        """``func(*args, **kwargs)``; any error but a DockerClientError becomes one, ``what`` first."""
+        try:
+            return func(*args, **kwargs)
+        except DockerClientError:
+            raise
+        except Exception as exc:  # APIError, requests errors, socket timeouts
+            raise DockerClientError("%s: %s" % (what, self.explain(exc)))
+
+    # ---------------------------------------------------------------- images and pulls
+
+    def image_attrs(self, ref):
+        """The inspect data of a local image (name, name:tag, name@digest or ID), or None."""
+        try:
+            return self.api.inspect_image(ref)
+        except docker_errors.NotFound:
+            return None
+        except docker_errors.APIError as exc:
+            if exc.status_code in (400, 404):  # an unparsable name cannot be a local image either
+                return None
+            raise DockerClientError("cannot inspect image %s: %s" % (ref, self.explain(exc)))
+        except DockerClientError:
+            raise
+        except Exception as exc:
+            raise DockerClientError("cannot inspect image %s: %s" % (ref, self.explain(exc)))
+
+    def pull_image(self, repository, tag=None, digest=None, auth=None):
+        """Pull repository:tag or repository@digest; return the image's inspect data.
+
+        With ``auth`` (username, password, registry) the credentials go to the
+        engine in the X-Registry-Auth header for this pull only; without it the
+        SDK sends the credentials stored in the Docker config for that registry.
+        """
+        ref = "%s@%s" % (repository, digest) if digest else "%s:%s" % (repository, tag)
+        self._stream_pull(repository, digest or tag, ref, auth_config(auth))
+        attrs = self.image_attrs(ref)
+        if attrs is None:
+            raise DockerClientError("the engine reported success but %s is not present afterwards" % ref)
+        return attrs
+
+    def _stream_pull(self, repository, tag, ref, auth):
+        """Pull with the engine's progress stream read in a thread: an error in the stream is raised, and so is a stall.
+
+        The SDK sends a pull without any timeout, so a registry that accepts and never answers would hold the run as
+        long as the engine waits; here the pull fails once the engine reports nothing for the client's timeout (the
+        modules' api_timeout). A slow pull that progresses is not cut.
+        """
+        api = self.api
+        state = dict(last=time.monotonic(), error=None)
+        done = threading.Event()
+
+        def read():
+            try:
+                for chunk in api.pull(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+                    state["last"] = time.monotonic()
+                    error = stream_error(chunk)
+                    if error:
+                        state["error"] = error
+                        return
+            except Exception as exc:  # APIError, requests errors, socket errors
+                state["error"] = self.explain(exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=read, name="baton-pull", daemon=True)
+        thread.start()
+        idle_limit = getattr(api, "timeout", None) or DEFAULT_API_TIMEOUT
+        while not done.wait(0.1):
+            idle = time.monotonic() - state["last"]
+            if idle >= idle_limit:
+                # The thread is left to the engine's own timeouts; the module's process ends with this error.
+                raise DockerClientError("the engine reported no progress for %ss (api_timeout) pulling %s: the registry "
+                                        "%s does not answer" % (round(idle, 1), ref, registry_of(repository)))
+        if state["error"]:
+            raise DockerClientError(state["error"].strip())
+
+    def distribution_digest(self, ref, auth=None):
+        """The manifest digest of ref in its registry, without pulling (distribution inspect)."""
+        try:
+            data = self.api.inspect_distribution(ref, auth_config=auth_config(auth))
+        except DockerClientError:
+            raise
+        except Exception as exc:
+            raise DockerClientError(self.explain(exc))
+        return (data.get("Descriptor") or {}).get("digest")

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: baton.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Local images: whether one is present, its ID, and the image a container is to run from, pulled as the
+``pull`` option says."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError, expect_object, shown
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
+from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
+
+
+def image_id_of(client, ref):
+    """The ID of a local image, or None when it is not present."""
+    attrs = client.image_attrs(ref)
+    if attrs is None:
+        return None
+    image_id = expect_object(attrs, "inspect data of image %s" % ref, required=True).get("Id")
+    if not isinstance(image_id, str) or not image_id:
+        raise DockerClientError("inspect data of image %s: expected a string Id, got %s" % (ref, shown(image_id)))
+    return image_id
+
+
+def image_present(client, ref):
+    return client.image_attrs(ref) is not None
+
+
+def image_for_run(client, ref, repository, tag, digest, pull, auth=None, check_mode=False):
+    """Inspect data of the image a container is to run from, pulled as ``pull`` says; and whether it was pulled.
+
+    ``pull``: never, missing or always. In check mode nothing is pulled: the tag
+    is looked up in its registry instead (so a tag that does not exist fails
+    there too), and the data is None when a pull would bring a new image. Error
+    messages start with the reference (callers put the option's name first).
+    """
+    local = client.image_attrs(ref)
+    if pull == "never":
+        if local is None:
+            raise DockerClientError("%s is not present locally and pull is never" % ref)
+        return local, False
+    if pull == "missing" and local is not None:
+        return local, False
+    if check_mode:
+        try:
+            remote = client.distribution_digest(ref, auth)
+        except DockerClientError as exc:
+            raise DockerClientError("%s %s could not be found in its registry: %s"
+                                    % (ref, "is not present locally and" if local is None else "is present locally but",
+                                       exc))
+        if local is not None and remote and any(d.endswith("@" + remote) for d in local.get("RepoDigests") or []):
+            return local, False
+        return None, False
+    try:
+        return client.pull_image(repository, tag, digest, auth), True
+    except DockerClientError as exc:
+        raise DockerClientError("%s %scould not be pulled: %s"
+                                % (ref, "is not present locally and " if local is None else "", exc))
+
+
+def ensure_image(client, image):
+    """Make sure ``image`` is present locally, pulling it when it is not."""
+    if image_present(client, image):
+        return
+    try:
+        ref = ImageRef.parse(image)
+    except ParamError as exc:
+        raise DockerClientError(str(exc))
+    try:
+        client.pull_image(ref.repository, tag=None if ref.digest else ref.tag, digest=ref.digest)
+    except DockerClientError as exc:
+        raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))

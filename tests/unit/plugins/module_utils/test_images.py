@@ -1,0 +1,108 @@
+"""Unit tests of module_utils/_images.py: the image a container runs from, pulled as the pull option says, as a
+table over what is local and what the registry holds (a scripted engine); real pulls run in tests/integration."""
+
+import pytest
+from docker import errors as docker_errors
+
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._images import (
+    ensure_image,
+    image_for_run,
+    image_id_of,
+    image_present,
+)
+
+REF = "registry.example.com/app:v2"
+LOCAL = {"Id": "sha256:old", "RepoDigests": ["registry.example.com/app@sha256:same"]}
+PULLED = {"Id": "sha256:new", "RepoDigests": ["registry.example.com/app@sha256:newer"]}
+
+
+class RegistryAPI:
+    """A local image store (``local``: ref -> inspect data) and a registry (``remote``: ref -> digest)."""
+
+    def __init__(self, local=None, remote=None, pull_error=None):
+        self.local = dict(local or {})
+        self.remote = dict(remote or {})
+        self.pull_error = pull_error
+        self.pulls = []
+        self.timeout = 60
+
+    def inspect_image(self, ref):
+        if ref not in self.local:
+            raise docker_errors.NotFound("no such image")
+        return self.local[ref]
+
+    def inspect_distribution(self, ref, auth_config=None):
+        if ref not in self.remote:
+            raise docker_errors.NotFound("manifest unknown")
+        return {"Descriptor": {"digest": self.remote[ref]}}
+
+    def pull(self, repository, tag=None, **kwargs):
+        self.pulls.append((repository, tag))
+        if self.pull_error:
+            yield {"error": self.pull_error}
+            return
+        self.local["%s:%s" % (repository, tag)] = PULLED
+        yield {"status": "Downloaded newer image"}
+
+
+def run(api, pull, check_mode=False):
+    return image_for_run(DockerClient(api=api), REF, "registry.example.com/app", "v2", None, pull,
+                         check_mode=check_mode)
+
+
+@pytest.mark.parametrize("local, remote, pull, check_mode, attrs, pulled", [
+    ({REF: LOCAL}, {}, "never", False, LOCAL, False),
+    ({REF: LOCAL}, {}, "missing", False, LOCAL, False),
+    ({REF: LOCAL}, {}, "missing", True, LOCAL, False),
+    ({}, {REF: "sha256:newer"}, "missing", False, PULLED, True),
+    ({REF: LOCAL}, {REF: "sha256:newer"}, "always", False, PULLED, True),
+    # check mode pulls nothing: None when a pull would bring a new image
+    ({}, {REF: "sha256:newer"}, "missing", True, None, False),
+    ({REF: LOCAL}, {REF: "sha256:newer"}, "always", True, None, False),
+    ({REF: LOCAL}, {REF: "sha256:same"}, "always", True, LOCAL, False),
+])
+def test_image_for_run(local, remote, pull, check_mode, attrs, pulled):
+    api = RegistryAPI(local, remote)
+    assert run(api, pull, check_mode) == (attrs, pulled)
+    assert bool(api.pulls) is pulled
+
+
+@pytest.mark.parametrize("local, remote, pull, check_mode, pull_error, message", [
+    ({}, {}, "never", False, None, REF + " is not present locally and pull is never"),
+    ({}, {}, "missing", True, None, REF + " is not present locally and could not be found in its registry: "
+                                          "manifest unknown"),
+    ({REF: LOCAL}, {}, "always", True, None, REF + " is present locally but could not be found in its registry: "
+                                                   "manifest unknown"),
+    ({}, {}, "missing", False, "manifest unknown", REF + " is not present locally and could not be pulled: "
+                                                         "manifest unknown"),
+    ({REF: LOCAL}, {}, "always", False, "denied", REF + " could not be pulled: denied"),
+])
+def test_image_for_run_failures(local, remote, pull, check_mode, pull_error, message):
+    with pytest.raises(DockerClientError) as caught:
+        run(RegistryAPI(local, remote, pull_error), pull, check_mode)
+    assert str(caught.value) == message
+
+
+def test_image_id_and_presence():
+    client = DockerClient(api=RegistryAPI({REF: LOCAL}))
+    assert image_id_of(client, REF) == "sha256:old" and image_present(client, REF)
+    assert image_id_of(client, "app:absent") is None and not image_present(client, "app:absent")
+
+
+@pytest.mark.parametrize("local, pull_error, image, pulls, message", [
+    ({REF: LOCAL}, None, REF, [], None),
+    ({}, None, REF, [("registry.example.com/app", "v2")], None),
+    ({}, "manifest unknown", REF, [("registry.example.com/app", "v2")],
+     "image registry.example.com/app:v2 is not present and cannot be pulled: manifest unknown"),
+    ({}, None, "two words", [], "image: 'two words' is not an image reference"),
+])
+def test_ensure_image(local, pull_error, image, pulls, message):
+    api = RegistryAPI(local, pull_error=pull_error)
+    if message is None:
+        ensure_image(DockerClient(api=api), image)
+    else:
+        with pytest.raises(DockerClientError) as caught:
+            ensure_image(DockerClient(api=api), image)
+        assert str(caught.value).startswith(message), str(caught.value)
+    assert api.pulls == pulls
