@@ -112,7 +112,29 @@ def pytest_sessionstart(session):
 
 # Seconds the slowest test files take in a run of 3 xdist workers on a 2-CPU machine. Workers get the files longest
 # first, so that the run does not end with one worker alone on a long file.
-FILE_SECONDS = {}
+FILE_SECONDS = {
+    "tests/integration/test_rollout_module.py": 300,
+    "tests/integration/test_container_swap.py": 250,
+    "tests/fuzz/test_module_fuzz.py": 200,
+    "tests/faults/test_load_balancer_faults.py": 180,
+    "tests/faults/test_engine_faults.py": 160,
+    "tests/integration/test_stack.py": 150,
+    "tests/integration/test_haproxy_backend.py": 120,
+    "tests/integration/test_stack_images.py": 110,
+    "tests/integration/test_awx_runner.py": 100,
+    "tests/faults/test_release_faults.py": 100,
+    "tests/faults/test_registry_faults.py": 90,
+    "tests/faults/test_playbook_kills.py": 90,
+    "tests/integration/test_rollout.py": 90,
+    "tests/integration/test_container_run.py": 80,
+    "tests/integration/test_data_volume.py": 60,
+    "tests/integration/test_haproxy_role.py": 60,
+    "tests/integration/test_delegated_rollout.py": 50,
+    "tests/integration/test_stack_cron.py": 50,
+    "tests/integration/test_build_push.py": 50,
+    "tests/integration/aws/test_eb_deploy.py": 40,
+    "tests/integration/test_rollout_topology.py": 40,
+}
 
 # Files that share an xdist group run one after the other on one worker, never beside each other.
 GROUPS = {}
