@@ -168,8 +168,13 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     """The controller's record of what its workers collected (every worker collects the same tests)."""
-    collected = getattr(node.config, "baton_collected", [])
-    node.config.baton_collected = collected + [nodeid for nodeid in ids if nodeid not in set(collected)]
+    node.config.baton_collected = _union(getattr(node.config, "baton_collected", []), ids)
+
+
+def _union(first, second):
+    """The node ids of ``first``, then those of ``second`` not in ``first``."""
+    known = set(first)
+    return list(first) + [nodeid for nodeid in second if nodeid not in known]
 
 
 REPORTS = {}  # node id -> outcome of its call (or of its setup when that failed or skipped), in the order they ran
@@ -230,9 +235,9 @@ def session_reports(request, session_runs):
     session's earlier ones."""
     collected, reports = [], {}
     for run in session_runs:
-        collected += [nodeid for nodeid in run["collected"] if nodeid not in set(collected)]
+        collected = _union(collected, run["collected"])
         reports.update(run["reports"])
-    collected += [nodeid for nodeid in getattr(request.config, "baton_collected", []) if nodeid not in set(collected)]
+    collected = _union(collected, getattr(request.config, "baton_collected", []))
     reports.update(REPORTS)
     return collected, reports
 
