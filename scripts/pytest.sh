@@ -15,7 +15,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 2
 VENV=${VENV:-$here/.venv}
 workers=${PYTEST_WORKERS:-3}
 BATON_TEST_SESSION=${BATON_TEST_SESSION:-$(date -u +%Y%m%dT%H%M%S)-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}
