@@ -47,7 +47,7 @@ class ArgvSampler(threading.Thread):
     def run(self):
         while not self.stopping.is_set():
             started = time.thread_time()
-            current = secrets.records_signature()  # values registered by any process of the session, workers included
+            current = secrets.values_signature()  # values registered by any process of the session, workers included
             if current != self._known:
                 self._known, self.matcher = current, secrets.Matcher()
             self.sweep()

@@ -7,10 +7,11 @@ other text. Values only known at run time (moto's ECR token) are registered with
 
 A session may span several processes: pytest-xdist's workers, and the audit's own pytest run after them. They share
 the session id (the environment variable BATON_TEST_SESSION, set by the first process for those it starts) and the
-session directory build/audit/<session>/ (mode 0700, never scanned by the audit): planted.json holds the session's
-start time and the seed its values are derived from (the same value of a kind in every process), written once by the
-first process; every process keeps its own record there (record-<process>.json: the values it planted or registered,
-their uses, the run inputs it wrote), and the audit reads them all. Audit findings name the value's kind, never the value.
+session directory build/audit/<session>/ (mode 0700). Its registry files, which the audit never scans: planted.json
+holds the session's start time and the seed its values are derived from (the same value of a kind in every process),
+written once by the first process; every process keeps its own records (values-<process>.json: the values it planted
+or registered; record-<process>.json: their uses, the run inputs it wrote), and the audit reads them all. Audit
+findings name the value's kind, never the value.
 """
 
 import base64
@@ -35,7 +36,8 @@ REGISTRY_FILE = os.path.join(AUDIT_DIR, "planted.json")
 LOG_DIR = os.path.join(ROOT, "build", "test-logs", SESSION)
 # This process's name in the session: the xdist worker id (gw0, gw1, ...), else "main-<pid>".
 PROCESS = os.environ.get("PYTEST_XDIST_WORKER") or "main-%d" % os.getpid()
-RECORD_FILE = os.path.join(AUDIT_DIR, "record-%s.json" % PROCESS)
+RECORD_FILE = os.path.join(AUDIT_DIR, "record-%s.json" % PROCESS)  # its uses and run inputs
+VALUES_FILE = os.path.join(AUDIT_DIR, "values-%s.json" % PROCESS)  # the values it planted or registered
 
 _lock = threading.Lock()
 _values = {}      # name -> value (this process's view: the session's planted values and what it registered)
@@ -70,9 +72,13 @@ def _read(path):
 
 
 def _save():
-    _write_private(RECORD_FILE, {"session": SESSION, "process": PROCESS, "pid": os.getpid(), "values": _registered,
-                                 "unique": dict((n, _session_unique[n]) for n in _registered),
+    _write_private(RECORD_FILE, {"session": SESSION, "process": PROCESS, "pid": os.getpid(),
                                  "uses": _uses, "inputs": sorted(_inputs)})
+
+
+def _save_values():
+    _write_private(VALUES_FILE, {"session": SESSION, "process": PROCESS, "values": _registered,
+                                 "unique": dict((n, _session_unique[n]) for n in _registered)})
 
 
 def _add(name, value, unique):
@@ -83,6 +89,7 @@ def _add(name, value, unique):
         _session_unique[name] = unique
         _registered[name] = value
         _uses.setdefault(name, [])
+        _save_values()
         _save()
     return value
 
@@ -153,14 +160,15 @@ def is_registry_file(path):
     directory = os.path.realpath(AUDIT_DIR)
     name = os.path.basename(real)
     return os.path.dirname(real) == directory and (
-        name.startswith("planted.json") or (name.startswith("record-") and ".json" in name))
+        name.startswith("planted.json") or (name.startswith(("record-", "values-")) and ".json" in name))
 
 
-def _records():
-    """Every process's record of the session, this one's from memory."""
+def _records(kind="record"):
+    """Every process's records of the session (``kind``: "record" or "values"), this one's from memory."""
     found = []
-    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "record-*.json"))):
-        if path != RECORD_FILE:
+    mine = RECORD_FILE if kind == "record" else VALUES_FILE
+    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "%s-*.json" % kind))):
+        if path != mine:
             record = _read(path)
             if record and record.get("session") == SESSION:
                 found.append(record)
@@ -170,10 +178,10 @@ def _records():
     return found
 
 
-def records_signature():
-    """Changes whenever a process of the session records something (cheap: names, sizes and times of the files)."""
+def values_signature():
+    """Changes whenever a process of the session plants or registers a value (cheap: names, sizes, times of files)."""
     signature = []
-    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "record-*.json"))):
+    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "values-*.json"))):
         try:
             info = os.stat(path)
         except OSError:
@@ -187,7 +195,7 @@ def records_signature():
 def values():
     """{name: value} of the whole session: the planted values and those any of its processes registered."""
     found = {}
-    for record in _records():
+    for record in _records("values"):
         found.update(record.get("values") or {})
     return found
 
@@ -209,7 +217,7 @@ def inputs():
 
 
 def is_unique(name):
-    return any((record.get("unique") or {}).get(name, False) for record in _records())
+    return any((record.get("unique") or {}).get(name, False) for record in _records("values"))
 
 
 def _b64_forms(data):
