@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for the integration, fault and fuzz suites (0: in the pytest process itself)
 PYTEST_WORKERS ?= 3
 export PYTEST_WORKERS
-XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection bench clean
 

@@ -22,7 +22,7 @@ BATON_TEST_SESSION=${BATON_TEST_SESSION:-$(date -u +%Y%m%dT%H%M%S)-$(od -An -N4 
 export BATON_TEST_SESSION
 
 started=$(date +%s)
-"$VENV/bin/python" -m pytest -q --durations=30 -n "$workers" --dist loadgroup \
+"$VENV/bin/python" -m pytest -q --durations=30 -n "$workers" --dist loadfile \
   tests/unit tests/integration tests/faults tests/fuzz "$@"
 suites=$?
 echo "pytest suites: $(( $(date +%s) - started )) s with ${workers} workers (exit ${suites})"

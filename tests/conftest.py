@@ -110,35 +110,37 @@ def pytest_sessionstart(session):
         session.config.baton_argv_sampler.start()
 
 
-# Seconds the slowest test files take in a run of 3 xdist workers on a 2-CPU machine. Workers get the files longest
-# first, so that the run does not end with one worker alone on a long file.
+# Seconds each test file of the suites took in a run of 3 xdist workers on a busy 2-CPU machine (--durations=0, summed
+# per file). Workers get the files longest first, so that the run does not end with one worker alone on a long file.
 FILE_SECONDS = {
-    "tests/integration/test_rollout_module.py": 300,
-    "tests/integration/test_container_swap.py": 250,
-    "tests/fuzz/test_module_fuzz.py": 200,
-    "tests/faults/test_load_balancer_faults.py": 180,
-    "tests/faults/test_engine_faults.py": 160,
-    "tests/integration/test_stack.py": 150,
-    "tests/integration/test_haproxy_backend.py": 120,
-    "tests/integration/test_stack_images.py": 110,
-    "tests/integration/test_awx_runner.py": 100,
-    "tests/faults/test_release_faults.py": 100,
-    "tests/faults/test_registry_faults.py": 90,
-    "tests/faults/test_playbook_kills.py": 90,
-    "tests/integration/test_rollout.py": 90,
-    "tests/integration/test_container_run.py": 80,
-    "tests/integration/test_data_volume.py": 60,
-    "tests/integration/test_haproxy_role.py": 60,
-    "tests/integration/test_delegated_rollout.py": 50,
-    "tests/integration/test_stack_cron.py": 50,
-    "tests/integration/test_build_push.py": 50,
-    "tests/integration/aws/test_eb_deploy.py": 40,
-    "tests/integration/test_rollout_topology.py": 40,
+    "tests/integration/test_container_swap.py": 572,
+    "tests/integration/test_rollout.py": 478,
+    "tests/fuzz/test_module_fuzz.py": 445,
+    "tests/integration/test_stack.py": 385,
+    "tests/integration/test_rollout_module.py": 373,
+    "tests/faults/test_release_faults.py": 282,
+    "tests/integration/test_haproxy_backend.py": 278,
+    "tests/faults/test_load_balancer_faults.py": 219,
+    "tests/faults/test_engine_faults.py": 209,
+    "tests/integration/test_container_run.py": 202,
+    "tests/faults/test_playbook_kills.py": 176,
+    "tests/integration/test_haproxy_role.py": 170,
+    "tests/faults/test_registry_faults.py": 133,
+    "tests/integration/test_rollout_topology.py": 116,
+    "tests/integration/test_awx_runner.py": 93,
+    "tests/integration/test_data_volume.py": 88,
+    "tests/integration/aws/test_eb_deploy.py": 87,
+    "tests/integration/test_delegated_rollout.py": 84,
+    "tests/integration/test_container_info.py": 74,
+    "tests/integration/test_release_modules.py": 42,
+    "tests/integration/test_build_push.py": 41,
+    "tests/integration/test_stack_images.py": 38,
+    "tests/integration/aws/test_eb_deploy_playbook.py": 37,
+    "tests/integration/aws/test_registry_login.py": 37,
+    "tests/integration/aws/test_ecr_tag_exists.py": 29,
+    "tests/integration/aws/test_eb_dockerrun.py": 25,
+    "tests/integration/test_stack_cron.py": 18,
 }
-
-# Files that share an xdist group run one after the other on one worker, never beside each other.
-GROUPS = {}
-
 
 def _file_of(item):
     return item.nodeid.split("::", 1)[0]
@@ -146,9 +148,8 @@ def _file_of(item):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    """The audit runs last, after every other test of the session. In xdist workers (``--dist loadgroup``) every test
-    file is a group of its own, or of GROUPS, handed to one worker whole (its module fixtures are set up once), the
-    longest files first."""
+    """The audit runs last, after every other test of the session. In xdist workers (``--dist loadfile``: each file goes
+    whole to one worker, its module fixtures set up once), the longest files come first."""
     audit = AUDIT_DIR.replace(os.sep, "/")
     if not _xdist_worker(config):
         items.sort(key=lambda item: item.nodeid.startswith(audit))
@@ -156,9 +157,6 @@ def pytest_collection_modifyitems(session, config, items):
     order = dict((item.nodeid, index) for index, item in enumerate(items))
     items.sort(key=lambda item: (item.nodeid.startswith(audit), -FILE_SECONDS.get(_file_of(item), 0),
                                  order[item.nodeid]))
-    if config.getoption("dist", None) == "loadgroup":
-        for item in items:
-            item.add_marker(pytest.mark.xdist_group(GROUPS.get(_file_of(item), _file_of(item))))
 
 
 def pytest_collection_finish(session):
