@@ -142,6 +142,7 @@ FILE_SECONDS = {
     "tests/integration/test_stack_cron.py": 18,
 }
 
+
 def _file_of(item):
     return item.nodeid.split("::", 1)[0]
 
