@@ -12,6 +12,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/build/ansible-tmp
 PYTEST_ARGS ?=
+# pytest-xdist workers for the integration, fault and fuzz suites (0: in the pytest process itself)
+PYTEST_WORKERS ?= 3
+export PYTEST_WORKERS
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection bench clean
 
@@ -36,10 +40,10 @@ unit: bootstrap
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 integration: images
-	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) tests/integration $(PYTEST_ARGS)
 
 faults: images
-	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) tests/faults $(PYTEST_ARGS)
 
 molecule: images
 	@bash scripts/molecule.sh
@@ -55,7 +59,7 @@ collection: bootstrap
 
 test: images
 	@bash scripts/stage.sh ee bash scripts/build_ee.sh
-	@bash scripts/stage.sh pytest $(PY) -m pytest -q --durations=30 tests/unit tests/integration tests/faults tests/fuzz tests/audit $(PYTEST_ARGS)
+	@VENV=$(VENV) bash scripts/stage.sh pytest bash scripts/pytest.sh $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 	@bash scripts/stage.sh sanity bash scripts/sanity.sh
 	@bash scripts/stage.sh lint bash scripts/lint.sh

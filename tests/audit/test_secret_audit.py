@@ -18,7 +18,13 @@ gzip files. Files that hold a secret by design are left out by these rules, and 
   artifacts/<ident>/command (JSON: command, cwd, env) the env values are dropped, the command line is scanned.
 
 Values not unique to the session (fixed by a helper or by moto) are only searched for in this session's own files
-(its logs, its audit dir, its pytest tmp dir) and processes (those descending from this pytest).
+(its logs, its audit dir, its pytest tmp dirs) and processes (those descending from its pytest processes).
+
+A session is either one pytest process that runs the suites and then the audit, or pytest-xdist workers running the
+suites followed by a pytest process that runs only the audit, with the same BATON_TEST_SESSION (what `make test`
+does): the audit then reads what the suites' processes recorded in the session directory (tests/support/secrets.py,
+tests/conftest.py): the values planted and registered on every worker, their uses, the run inputs, the tests run and
+their outcomes, and the findings of the argv sampler that ran in the xdist controller for the whole suite run.
 """
 
 import base64
@@ -43,8 +49,17 @@ MAX_FILE = 64 * 1024 * 1024          # larger files are counted and listed, not 
 MAX_UNPACKED = 256 * 1024 * 1024     # per gzip file or zip member
 SCAN_BUDGET = 300                    # seconds for the whole file scan
 CANARY_KINDS = ("audit_canary",)
-HOW_TO_RUN = ("the secret audit must run after tests/integration and tests/faults in the same pytest session, "
-              "e.g. `pytest tests/unit tests/integration tests/faults tests/audit`")
+HOW_TO_RUN = ("the secret audit must run after tests/integration and tests/faults in the same session: in one pytest "
+              "process, e.g. `pytest tests/unit tests/integration tests/faults tests/audit`, or after a parallel run "
+              "with the same BATON_TEST_SESSION, e.g. `export BATON_TEST_SESSION=s1; pytest -n 3 tests/integration "
+              "tests/faults; pytest tests/audit` (what `make test` does)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def not_beside_the_suites():
+    """The audit never runs in an xdist worker: other workers may still be running suite tests."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("the secret audit ran in a pytest-xdist worker, beside the suites: " + HOW_TO_RUN)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +80,10 @@ def planted_names():
     return sorted(n for n in secrets.values() if n not in CANARY_KINDS)
 
 
-def _session_roots(tmp_path_factory):
-    return [secrets.LOG_DIR, secrets.AUDIT_DIR, str(tmp_path_factory.getbasetemp())]
+def _session_roots(tmp_path_factory, session_runs):
+    """The session's own directories: its logs, its audit dir, the pytest base temp dir of each of its processes."""
+    basetemps = [run["basetemp"] for run in session_runs if run.get("basetemp")]
+    return [secrets.LOG_DIR, secrets.AUDIT_DIR, str(tmp_path_factory.getbasetemp())] + basetemps
 
 
 def _json_dropping(data, drop):
@@ -182,7 +199,7 @@ def scan_files(roots, matcher, since, session_roots=(), fixed=(), skip=()):
                     continue
                 real = os.path.realpath(path)
                 rule = None
-                if real == os.path.realpath(secrets.REGISTRY_FILE) or real in skip:
+                if secrets.is_registry_file(real) or real in skip:
                     rule = "planted values' registry"
                 elif real in inputs:
                     rule = "run input written by tests.support.ansible"
@@ -275,12 +292,12 @@ def test_no_planted_value_in_any_ansible_output(suites_ran):
     assert not leaks, "planted values in Ansible output (value: logs under %s): %s" % (secrets.LOG_DIR, leaks)
 
 
-def test_no_planted_value_in_any_file_of_the_build_tree_or_tmp(suites_ran, tmp_path_factory):
+def test_no_planted_value_in_any_file_of_the_build_tree_or_tmp(suites_ran, tmp_path_factory, session_runs):
     names = planted_names()
     fixed = [n for n in names if not secrets.is_unique(n)]
     started = time.monotonic()
     found, stats = scan_files(SCAN_ROOTS, secrets.Matcher(names), since=secrets.STARTED - 2,
-                              session_roots=_session_roots(tmp_path_factory), fixed=fixed)
+                              session_roots=_session_roots(tmp_path_factory, session_runs), fixed=fixed)
     seconds = time.monotonic() - started
     summary = dict((k, v) for k, v in stats.items() if k not in ("excluded_hits", "too_big"))
     sys.stderr.write("file scan: %s in %.1f s; too big to read: %s\nleft out by rule:\n%s\n" % (
@@ -289,13 +306,22 @@ def test_no_planted_value_in_any_file_of_the_build_tree_or_tmp(suites_ran, tmp_p
     assert not found, "planted values in files (value: paths): %s" % found
 
 
-def test_no_planted_value_in_any_process_argv(suites_ran, argv_sampler):
+def test_no_planted_value_in_any_process_argv(suites_ran, argv_sampler, session_runs):
+    """The argv of every process, sampled for the whole session: by this process's sampler and by those of the
+    session's earlier pytest processes (the xdist controller of a parallel suite run)."""
     assert argv_sampler.is_alive(), "the argv sampler stopped before the end of the session"
+    samplers = [run["argv"] for run in session_runs] + [dict(
+        started=argv_sampler.started, stopped=time.time(), sweeps=argv_sampler.sweeps,
+        processes_read=argv_sampler.processes_read, busy=argv_sampler.busy, hits=argv_sampler.hits)]
     elapsed = time.time() - secrets.STARTED
+    sampled = sum(s["stopped"] - s["started"] for s in samplers)
+    sweeps = sum(s["sweeps"] for s in samplers)
+    # sampled from the session's start to now but for the seconds between two processes of the session
+    assert sampled > elapsed - 30 * (len(samplers) - 1) - 5, (sampled, elapsed, len(samplers))
     # a sweep every ~50 ms for the whole session (a sweep itself takes some ms on a busy machine)
-    assert argv_sampler.sweeps > elapsed / 0.5, (argv_sampler.sweeps, elapsed)
+    assert sweeps > elapsed / 0.5, (sweeps, elapsed)
     names = set(planted_names())
-    hits = [h for h in argv_sampler.hits if h["name"] in names and (h["ours"] or secrets.is_unique(h["name"]))]
-    sys.stderr.write("argv sampler: %d sweeps, %d process reads in %.0f s, %.1f CPU s\n" % (
-        argv_sampler.sweeps, argv_sampler.processes_read, elapsed, argv_sampler.busy))
+    hits = [h for s in samplers for h in s["hits"] if h["name"] in names and (h["ours"] or secrets.is_unique(h["name"]))]
+    sys.stderr.write("argv sampler: %d sweeps, %d process reads in %.0f s, %.1f CPU s, %d sampling processes\n" % (
+        sweeps, sum(s["processes_read"] for s in samplers), elapsed, sum(s["busy"] for s in samplers), len(samplers)))
     assert not hits, "planted values in process arguments: %s" % hits

@@ -26,6 +26,7 @@ def measured(fault, load, result):
 
 def converges(lab, version):
     """The next run, without the fault, brings both slots to ``version`` with every server UP and nothing aside."""
+    lab.wait_all_up()  # the faulty run's last server back UP on both load balancers (the next run needs a serving peer)
     result, run = lab.rollout(version)
     assert run.rc == 0, run.output[-4000:]
     assert lab.version("master") == version and lab.version("backup") == version

@@ -137,12 +137,13 @@ def _verbosity(args):
 
 
 def _log_path():
-    """build/test-logs/<session>/<number>-<test>.log, a new file for every run."""
+    """build/test-logs/<session>/<process>-<number>-<test>.log, a new file for every run (the process: the xdist
+    worker, or the pytest process, that ran it)."""
     os.makedirs(LOG_DIR, exist_ok=True)
     test = os.environ.get("PYTEST_CURRENT_TEST", "outside-a-test").split(" ")[0]
     with _runs_lock:
         number = next(_run_numbers)
-    return os.path.join(LOG_DIR, "%04d-%s.log" % (number, re.sub(r"[^A-Za-z0-9_.-]+", "_", test)[-150:]))
+    return os.path.join(LOG_DIR, "%s-%04d-%s.log" % (secrets.PROCESS, number, re.sub(r"[^A-Za-z0-9_.-]+", "_", test)[-150:]))
 
 
 def _keep_log(cmd, rc, seconds, output, records):
@@ -161,9 +162,14 @@ def _keep_log(cmd, rc, seconds, output, records):
 
 def _count_run(path, seconds, size):
     os.makedirs(secrets.AUDIT_DIR, exist_ok=True)
-    with _runs_lock, open(os.path.join(secrets.AUDIT_DIR, "runs.jsonl"), "a") as handle:
-        handle.write(json.dumps({"log": path, "seconds": round(seconds, 3), "output_bytes": size,
-                                 "verbosity": VERBOSITY}) + "\n")
+    line = json.dumps({"log": path, "seconds": round(seconds, 3), "output_bytes": size, "verbosity": VERBOSITY}) + "\n"
+    # one write to a file opened for appending: lines of the session's processes never interleave
+    fd = os.open(os.path.join(secrets.AUDIT_DIR, "runs.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with _runs_lock:
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
 
 
 def _note_stored_credentials(env):

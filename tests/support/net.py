@@ -1,16 +1,40 @@
 """Ports and waits for tests that start real servers on 127.0.0.1."""
 
 import fcntl
+import os
 import socket
 import struct
+import threading
 import time
 
 
+_issued = set()
+_issued_lock = threading.Lock()
+
+
+def _share():
+    """(this process's index, how many): pytest-xdist workers each take the ports of their own residue class, so that
+    two workers never get the same port between the moment one picks it and the moment its server binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    if count > 1 and worker.startswith("gw") and worker[2:].isdigit():
+        return int(worker[2:]) % count, count
+    return 0, 1
+
+
 def free_port():
-    """A TCP port nothing listens on right now (on any address)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("0.0.0.0", 0))
-        return sock.getsockname()[1]
+    """A TCP port nothing listens on right now (on any address), never one this process was given before nor one
+    another xdist worker of the run can be given."""
+    index, count = _share()
+    for _attempt in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("0.0.0.0", 0))
+            port = sock.getsockname()[1]
+        with _issued_lock:
+            if port % count == index and port not in _issued:
+                _issued.add(port)
+                return port
+    raise AssertionError("no free TCP port of this worker's share (%d of %d) after 1000 tries" % (index, count))
 
 
 def wait_for_port(port, host="127.0.0.1", timeout=20.0):

@@ -5,12 +5,18 @@ Every secret a test hands to the collection comes from here. Each planted value 
 shell-escaped, URL-encoded, or inside base64 (Docker auth, ECR tokens) - can be searched for without colliding with
 other text. Values only known at run time (moto's ECR token) are registered with ``runtime()``.
 
-The values, the session's id and the record of their uses live in memory (this module is imported once per pytest
-process) and in a registry file under build/audit/ (mode 0600; the audit never scans it). Audit findings name the
-value's kind, never the value.
+A session may span several processes: pytest-xdist's workers, and the audit's own pytest run after them. They share
+the session id (the environment variable BATON_TEST_SESSION, set by the first process for those it starts) and the
+session directory build/audit/<session>/ (mode 0700). Its registry files, which the audit never scans: planted.json
+holds the session's start time and the seed its values are derived from (the same value of a kind in every process),
+written once by the first process; every process keeps its own records (values-<process>.json: the values it planted
+or registered; record-<process>.json: their uses, the run inputs it wrote), and the audit reads them all. Audit
+findings name the value's kind, never the value.
 """
 
 import base64
+import glob
+import hashlib
 import json
 import os
 import re
@@ -20,18 +26,25 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "bTnPl4nt"
-SESSION = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-STARTED = time.time()
+SESSION_ENV = "BATON_TEST_SESSION"
+SESSION = os.environ.get(SESSION_ENV) or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+if not re.match(r"^[A-Za-z0-9_.-]+$", SESSION):
+    raise ValueError("%s must be letters, digits, '.', '_' or '-': %r" % (SESSION_ENV, SESSION))
+os.environ[SESSION_ENV] = SESSION  # the processes this one starts (pytest-xdist workers) join this session
 AUDIT_DIR = os.path.join(ROOT, "build", "audit", SESSION)
 REGISTRY_FILE = os.path.join(AUDIT_DIR, "planted.json")
 LOG_DIR = os.path.join(ROOT, "build", "test-logs", SESSION)
+# This process's name in the session: the xdist worker id (gw0, gw1, ...), else "main-<pid>".
+PROCESS = os.environ.get("PYTEST_XDIST_WORKER") or "main-%d" % os.getpid()
+RECORD_FILE = os.path.join(AUDIT_DIR, "record-%s.json" % PROCESS)  # its uses and run inputs
+VALUES_FILE = os.path.join(AUDIT_DIR, "values-%s.json" % PROCESS)  # the values it planted or registered
 
 _lock = threading.Lock()
-_values = {}      # name -> value
-_cores = {}       # name -> the searched core of the value
+_values = {}      # name -> value (this process's view: the session's planted values and what it registered)
 _session_unique = {}  # name -> whether the value was made for this session (False: a fixed value of a helper)
-_uses = {}        # name -> list of where it was used (test node ids)
-_inputs = set()   # absolute paths of run inputs the harness wrote (they hold secrets by design)
+_registered = {}  # name -> value: the values this process registered at run time
+_uses = {}        # name -> list of where this process used it (test node ids)
+_inputs = set()   # absolute paths of run inputs this process's harness wrote (they hold secrets by design)
 
 
 def _core_of(value):
@@ -41,14 +54,31 @@ def _core_of(value):
     return best if len(best) >= 12 else value
 
 
-def _save():
+def _write_private(path, document):
     os.makedirs(AUDIT_DIR, mode=0o700, exist_ok=True)
-    path = REGISTRY_FILE + ".new"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary = "%s.%d.new" % (path, os.getpid())
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"session": SESSION, "started": STARTED, "values": _values, "unique": _session_unique,
-                   "uses": _uses, "inputs": sorted(_inputs)}, handle)
-    os.replace(path, REGISTRY_FILE)
+        json.dump(document, handle)
+    os.replace(temporary, path)
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _save():
+    _write_private(RECORD_FILE, {"session": SESSION, "process": PROCESS, "pid": os.getpid(),
+                                 "uses": _uses, "inputs": sorted(_inputs)})
+
+
+def _save_values():
+    _write_private(VALUES_FILE, {"session": SESSION, "process": PROCESS, "values": _registered,
+                                 "unique": dict((n, _session_unique[n]) for n in _registered)})
 
 
 def _add(name, value, unique):
@@ -56,16 +86,44 @@ def _add(name, value, unique):
         if _values.get(name, value) != value:
             raise ValueError("planted value %s registered twice with different values" % name)
         _values[name] = value
-        _cores[name] = _core_of(value)
         _session_unique[name] = unique
+        _registered[name] = value
         _uses.setdefault(name, [])
+        _save_values()
         _save()
     return value
 
 
+def _session_start():
+    """The session's start time and the seed of its planted values: those of planted.json when an earlier process of
+    the session wrote it, else new ones (written there for the processes that follow)."""
+    found = _read(REGISTRY_FILE)
+    if found and found.get("session") == SESSION:
+        return found["started"], found["seed"]
+    document = {"session": SESSION, "started": time.time(), "seed": uuid.uuid4().hex}
+    os.makedirs(AUDIT_DIR, mode=0o700, exist_ok=True)
+    try:  # O_EXCL: of two processes starting at once, the first one's start wins and the other reads it
+        fd = os.open(REGISTRY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _attempt in range(100):
+            found = _read(REGISTRY_FILE)
+            if found:
+                return found["started"], found["seed"]
+            time.sleep(0.05)
+        raise
+    with os.fdopen(fd, "w") as handle:
+        json.dump(document, handle)
+    return document["started"], document["seed"]
+
+
+STARTED, _SEED = _session_start()
+
+
 def plant(kind, suffix=""):
-    """A new value for this session: the distinctive core, then ``suffix`` (odd characters for quoting tests)."""
-    return _add(kind, "%s-%s-%s%s" % (PREFIX, kind, uuid.uuid4().hex[:16], suffix), True)
+    """The session's value of ``kind``: the distinctive core, then ``suffix`` (odd characters for quoting tests). Every
+    process of the session gets the same value for the same kind."""
+    core = hashlib.sha256(("%s/%s" % (_SEED, kind)).encode()).hexdigest()[:16]
+    return _add(kind, "%s-%s-%s%s" % (PREFIX, kind, core, suffix), True)
 
 
 def runtime(name, value, unique=False):
@@ -82,7 +140,9 @@ def record_use(name, where=None):
 
 def record_uses_in(text, where=None):
     """Record a use of every planted value whose core appears in ``text`` (an input handed to a run)."""
-    for name, core in list(_cores.items()):
+    with _lock:
+        cores = dict((name, _core_of(value)) for name, value in _values.items())
+    for name, core in cores.items():
         if core in text:
             record_use(name, where)
 
@@ -94,23 +154,70 @@ def register_input(path):
         _save()
 
 
-def values():
+def is_registry_file(path):
+    """Whether ``path`` is one of the session directory's registry files (planted.json, the processes' records)."""
+    real = os.path.realpath(path)
+    directory = os.path.realpath(AUDIT_DIR)
+    name = os.path.basename(real)
+    return os.path.dirname(real) == directory and (
+        name.startswith("planted.json") or (name.startswith(("record-", "values-")) and ".json" in name))
+
+
+def _records(kind="record"):
+    """Every process's records of the session (``kind``: "record" or "values"), this one's from memory."""
+    found = []
+    mine = RECORD_FILE if kind == "record" else VALUES_FILE
+    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "%s-*.json" % kind))):
+        if path != mine:
+            record = _read(path)
+            if record and record.get("session") == SESSION:
+                found.append(record)
     with _lock:
-        return dict(_values)
+        found.append({"values": dict(_registered), "unique": dict((n, _session_unique[n]) for n in _registered),
+                      "uses": dict((n, list(u)) for n, u in _uses.items()), "inputs": sorted(_inputs)})
+    return found
+
+
+def values_signature():
+    """Changes whenever a process of the session plants or registers a value (cheap: names, sizes, times of files)."""
+    signature = []
+    for path in sorted(glob.glob(os.path.join(AUDIT_DIR, "values-*.json"))):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        signature.append((path, info.st_mtime_ns, info.st_size))
+    with _lock:
+        signature.append(tuple(sorted(_registered.items())))
+    return tuple(signature)
+
+
+def values():
+    """{name: value} of the whole session: the planted values and those any of its processes registered."""
+    found = {}
+    for record in _records("values"):
+        found.update(record.get("values") or {})
+    return found
 
 
 def uses():
-    with _lock:
-        return {name: list(found) for name, found in _uses.items()}
+    """{name: [where]} of the whole session."""
+    found = {}
+    for record in _records():
+        for name, where in (record.get("uses") or {}).items():
+            found.setdefault(name, []).extend(where)
+    return found
 
 
 def inputs():
-    with _lock:
-        return set(_inputs)
+    found = set()
+    for record in _records():
+        found.update(record.get("inputs") or [])
+    return found
 
 
 def is_unique(name):
-    return _session_unique.get(name, False)
+    return any((record.get("unique") or {}).get(name, False) for record in _records("values"))
 
 
 def _b64_forms(data):
@@ -127,12 +234,10 @@ def _b64_forms(data):
 
 def needles(names=None):
     """{name: [byte strings]}: the core, the whole value, and their base64 forms."""
-    with _lock:
-        chosen = dict((n, v) for n, v in _values.items() if names is None or n in names)
-        cores = dict(_cores)
+    chosen = dict((n, v) for n, v in values().items() if names is None or n in names)
     found = {}
     for name, value in chosen.items():
-        forms = {cores[name].encode(), value.encode()}
+        forms = {_core_of(value).encode(), value.encode()}
         for form in list(forms):
             forms.update(_b64_forms(form))
             forms.update(f.replace(b"+", b"-").replace(b"/", b"_") for f in _b64_forms(form))  # URL-safe base64
