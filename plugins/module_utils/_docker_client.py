@@ -200,15 +200,17 @@ class DockerClient:
         except Exception as exc:
             raise DockerClientError("cannot inspect image %s: %s" % (ref, self.explain(exc)))
 
-    def pull_image(self, repository, tag=None, digest=None, auth=None):
-        """Pull repository:tag or repository@digest; return the image's inspect data.
+    def pull_image(self, image, auth=None):
+        """Pull the ImageRef ``image`` (by its digest when it names one, else by its tag); return the image's inspect
+        data.
 
         With ``auth`` (username, password, registry) the credentials go to the
         engine in the X-Registry-Auth header for this pull only; without it the
         SDK sends the credentials stored in the Docker config for that registry.
         """
-        ref = "%s@%s" % (repository, digest) if digest else "%s:%s" % (repository, tag)
-        self._stream_pull(repository, digest or tag, ref, auth_config(auth))
+        repository, tag = image.repository, image.digest or image.tag
+        ref = "%s%s%s" % (repository, "@" if image.digest else ":", tag)
+        self._stream_pull(repository, tag, ref, auth_config(auth))
         attrs = self.image_attrs(ref)
         if attrs is None:
             raise DockerClientError("the engine reported success but %s is not present afterwards" % ref)

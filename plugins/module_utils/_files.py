@@ -16,6 +16,8 @@ import socket
 import tempfile
 import time
 
+from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
+
 
 def atomic_write(path, data, mode=0o644, dir_mode=0o755):
     """Replace ``path`` with ``data`` (str or bytes) so that a reader sees the old or the new content, never a
@@ -90,7 +92,7 @@ def read_json_object(path, what):
     return data
 
 
-class LockTimeout(Exception):
+class LockTimeout(BatonError):
     """Another run holds the lock."""
 
 

@@ -29,14 +29,16 @@ def image_present(client, ref):
     return client.image_attrs(ref) is not None
 
 
-def image_for_run(client, ref, repository, tag, digest, pull, auth=None, check_mode=False):
-    """Inspect data of the image a container is to run from, pulled as ``pull`` says; and whether it was pulled.
+def image_for_run(client, image, pull, auth=None, check_mode=False):
+    """Inspect data of the image (an ImageRef) a container is to run from, pulled as ``pull`` says; and whether it
+    was pulled.
 
     ``pull``: never, missing or always. In check mode nothing is pulled: the tag
     is looked up in its registry instead (so a tag that does not exist fails
     there too), and the data is None when a pull would bring a new image. Error
     messages start with the reference (callers put the option's name first).
     """
+    ref = image.name
     local = client.image_attrs(ref)
     if pull == "never":
         if local is None:
@@ -55,7 +57,7 @@ def image_for_run(client, ref, repository, tag, digest, pull, auth=None, check_m
             return local, False
         return None, False
     try:
-        return client.pull_image(repository, tag, digest, auth), True
+        return client.pull_image(image, auth), True
     except DockerClientError as exc:
         raise DockerClientError("%s %scould not be pulled: %s"
                                 % (ref, "is not present locally and " if local is None else "", exc))
@@ -70,6 +72,6 @@ def ensure_image(client, image):
     except ParamError as exc:
         raise DockerClientError(str(exc))
     try:
-        client.pull_image(ref.repository, tag=None if ref.digest else ref.tag, digest=ref.digest)
+        client.pull_image(ref)
     except DockerClientError as exc:
         raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))

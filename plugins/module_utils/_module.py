@@ -156,7 +156,7 @@ class ModuleRunner:
 
 
 def run_module(argument_spec, runner, connection=None, validate=None, checked_seconds=(), absolute_paths=(),
-               failure=None, require=None, errors=(), **module_kwargs):
+               failure=None, require=None, **module_kwargs):
     """Build the AnsibleModule (``argument_spec`` plus the options of ``connection``; check mode supported), check
     the input, run ``runner(module).run()`` and exit with its result.
 
@@ -170,7 +170,7 @@ def run_module(argument_spec, runner, connection=None, validate=None, checked_se
     Then the Python library of each backend of ``connection`` must be installed (``require`` names the backends
     to check instead, when the runner checks the others itself).
 
-    A BatonError (or one of ``errors``) from the runner fails the task with its message, on top of
+    A BatonError from the runner fails the task with its message, on top of
     ``failure(params)`` (result keys every failure reports), the runner's ``result`` so far and the error's
     ``details``. The runner's ``warnings`` are shown either way."""
     module = AnsibleModule(supports_check_mode=True, **module_arguments(argument_spec, connection, **module_kwargs))
@@ -188,7 +188,7 @@ def run_module(argument_spec, runner, connection=None, validate=None, checked_se
     try:
         instance = runner(module)
         result = instance.run()
-    except (BatonError,) + tuple(errors) as exc:
+    except BatonError as exc:
         _warn(module, instance)
         base.update(getattr(instance, "result", None) or {})
         base.update(getattr(exc, "details", None) or {})

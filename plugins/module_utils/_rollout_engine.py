@@ -286,8 +286,7 @@ class Rollout(object):
         ref = self.image.name if self.image else None
         if self.image:
             try:
-                attrs, pulled = image_for_run(self.client, ref, self.image.repository, self.image.tag,
-                                              self.image.digest, self.params["pull"], self.params["pull_auth"],
+                attrs, pulled = image_for_run(self.client, self.image, self.params["pull"], self.params["pull_auth"],
                                               self.check_mode)
             except DockerClientError as exc:
                 raise RolloutFailed("image %s. Nothing was changed." % exc)
@@ -306,9 +305,8 @@ class Rollout(object):
                 continue
             seen.add(ref)
             try:
-                image = ImageRef.parse(ref)
-                image_for_run(self.client, image.name, image.repository, image.tag, image.digest, self.params["pull"],
-                              self.params["pull_auth"], self.check_mode)
+                image_for_run(self.client, ImageRef.parse(ref), self.params["pull"], self.params["pull_auth"],
+                              self.check_mode)
             except (ParamError, DockerClientError) as exc:
                 raise RolloutFailed("units[%d] (%s): image %s. Nothing was changed." % (unit["index"], unit["name"], exc))
 

@@ -165,8 +165,8 @@ class ContainerSwap(object):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
         image = self.image
         try:
-            return image_for_run(self.client, image.name, image.repository, image.tag, image.digest, self.params["pull"],
-                                 self.params["pull_auth"], self.module.check_mode)[0]
+            return image_for_run(self.client, image, self.params["pull"], self.params["pull_auth"],
+                                 self.module.check_mode)[0]
         except DockerClientError as exc:
             raise ParamError("image %s" % exc)
 

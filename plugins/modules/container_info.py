@@ -198,7 +198,7 @@ class ContainerInfo(ModuleRunner):
 
 def main():
     run_module(argument_spec(), ContainerInfo, connection="docker", validate=validate,
-               failure=lambda params: dict(containers=[]), errors=(ParamError, DockerClientError))
+               failure=lambda params: dict(containers=[]))
 
 
 if __name__ == "__main__":

@@ -314,8 +314,8 @@ class OneOffRun(ModuleRunner):
     def resolve_image(self):
         """Inspect data of the image to run; None in check mode when it would be pulled."""
         try:
-            attrs, pulled = image_for_run(self.client, self.ref, self.image.repository, self.image.tag, self.image.digest,
-                                          self.params["pull"], self.params["pull_auth"], self.module.check_mode)
+            attrs, pulled = image_for_run(self.client, self.image, self.params["pull"], self.params["pull_auth"],
+                                          self.module.check_mode)
         except DockerClientError as exc:
             raise ParamError("image: %s" % exc)
         self.result["pulled"] = pulled
@@ -408,8 +408,7 @@ def argument_spec():
 
 def main():
     # timeout and api_timeout must be more than 0: OneOffRun.check_params says so in its own words.
-    run_module(argument_spec(), OneOffRun, connection="docker", checked_seconds=("timeout", "api_timeout"),
-               errors=(ParamError, DockerClientError))
+    run_module(argument_spec(), OneOffRun, connection="docker", checked_seconds=("timeout", "api_timeout"))
 
 
 if __name__ == "__main__":

@@ -482,7 +482,6 @@ def argument_spec():
 
 def main():
     run_module(argument_spec(), ContainerSwap, connection="docker", checked_seconds=CHECKED_SECONDS,
-               errors=(ParamError, DockerClientError, SwapFailed),
                required_if=[("state", "started", ["image"]), ("state", "created", ["image"])])
 
 

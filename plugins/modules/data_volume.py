@@ -515,7 +515,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), DataVolumes, connection="docker", errors=(DockerClientError,),
+    run_module(argument_spec(), DataVolumes, connection="docker",
                mutually_exclusive=[["volumes", "driver"], ["volumes", "driver_opts"], ["name", "data_volumes"],
                                    ["data_volumes", "volumes"], ["data_volumes", "driver"],
                                    ["data_volumes", "driver_opts"]],

@@ -362,7 +362,6 @@ def validate(params):
 def main():
     run_module(argument_spec(), BackendServer, connection="haproxy", validate=validate,
                failure=lambda params: dict(backend=params["backend"], server=params["server"], waited=0.0),
-               errors=(HAProxyError,),
                required_one_of=[("state", "weight")], required_if=[("drain", True, ("state",))])
 
 

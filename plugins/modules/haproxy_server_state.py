@@ -114,7 +114,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), ServerStateFile, connection="haproxy", errors=(HAProxyError,))
+    run_module(argument_spec(), ServerStateFile, connection="haproxy")
 
 
 if __name__ == "__main__":

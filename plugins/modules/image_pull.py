@@ -102,8 +102,7 @@ class ImagePull(ModuleRunner):
 
     def _pull(self, reason):
         try:
-            return self.client.pull_image(self.image.repository, tag=self.image.tag, digest=self.image.digest,
-                              auth=self.params["pull_auth"])
+            return self.client.pull_image(self.image, auth=self.params["pull_auth"])
         except DockerClientError as exc:
             raise DockerClientError("image %s %s and could not be pulled: %s" % (self.ref, reason, exc))
 
@@ -166,7 +165,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), ImagePull, connection="docker", errors=(ParamError, DockerClientError))
+    run_module(argument_spec(), ImagePull, connection="docker")
 
 
 if __name__ == "__main__":

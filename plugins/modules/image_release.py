@@ -257,8 +257,7 @@ def argument_spec():
 
 def main():
     run_module(argument_spec(), Release, connection="docker",
-               failure=lambda params: dict(image="%s:%s" % (params["repository"], params["tag"])),
-               errors=(DockerClientError,))
+               failure=lambda params: dict(image="%s:%s" % (params["repository"], params["tag"])))
 
 
 if __name__ == "__main__":

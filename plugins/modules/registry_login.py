@@ -211,7 +211,7 @@ def argument_spec():
 def main():
     # boto3 is needed only with ecr=true, and the Docker SDK only to log in: the runner checks each when it gets there.
     run_module(argument_spec(), Login, connection=("docker", "aws"), require=(),
-               failure=lambda params: dict(registry=params["registry"]), errors=(DockerClientError,),
+               failure=lambda params: dict(registry=params["registry"]),
                required_if=[["ecr", False, ["registry", "username", "password"]]])
 
 

@@ -192,7 +192,7 @@ def argument_spec():
 
 
 def main():
-    run_module(argument_spec(), Record, errors=(ReleaseRecordError,),
+    run_module(argument_spec(), Record,
                required_if=[("state", "present", ["release", "app"])])
 
 

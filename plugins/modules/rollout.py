@@ -371,7 +371,7 @@ def main():
     # The socket layer cannot take an infinite, NaN or beyond-time_t timeout; a relative state_dir would be made
     # wherever the module happens to run: both are refused before anything runs.
     run_module(argument_spec(), Rollout, connection="docker", checked_seconds=CHECKED_SECONDS,
-               absolute_paths=("state_dir",), errors=(ParamError, DockerClientError, RolloutFailed))
+               absolute_paths=("state_dir",))
 
 
 if __name__ == "__main__":

@@ -249,13 +249,14 @@ def test_pull_error_names_no_space(engine, registry, release):
     disk: the error must say what went wrong. The engine answers the pull with HTTP 200 and streams the failure
     ("no space left on device") in the body, which pull_image must read and report."""
     from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+    from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
     from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run
     repository, tag = release
     client = DockerClient(engine.url).connect()
     filler = engine.fill_disk(leave_mb=3)
     try:
         with pytest.raises(DockerClientError) as error:
-            image_for_run(client, "%s:%s" % (repository, tag), repository, tag, None, "missing",
+            image_for_run(client, ImageRef(repository, tag), "missing",
                           dict(username=registry.username, password=registry.password, registry=registry.address))
     finally:
         os.remove(filler)

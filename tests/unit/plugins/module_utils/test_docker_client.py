@@ -11,6 +11,7 @@ import requests
 from docker import errors as docker_errors
 
 from ansible_collections.baton.docker.plugins.module_utils import _docker_client
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
     DockerClient,
     DockerClientError,
@@ -268,7 +269,7 @@ class PullAPI(ImageAPI):
 def test_pull_image_sends_the_auth_and_returns_the_inspect_data():
     api = PullAPI([{"status": "Pulling"}, {"status": "Done"}])
     client = DockerClient("unix:///x.sock", api=api)
-    attrs = client.pull_image("registry.example.com/app", tag="v2", auth=dict(username="ci", password="pw"))
+    attrs = client.pull_image(ImageRef("registry.example.com/app", "v2"), auth=dict(username="ci", password="pw"))
     assert attrs == {"Id": "sha256:new"}
     assert api.pulls == [("registry.example.com/app", "v2", {"username": "ci", "password": "pw"}, True, True)]
 
@@ -285,14 +286,14 @@ def test_pull_image_sends_the_auth_and_returns_the_inspect_data():
 def test_pull_image_failures(chunks, present, message):
     client = DockerClient("unix:///x.sock", api=PullAPI(chunks, present))
     with pytest.raises(DockerClientError) as caught:
-        client.pull_image("registry.example.com/app", tag="v2")
+        client.pull_image(ImageRef("registry.example.com/app", "v2"))
     assert str(caught.value) == message
 
 
 def test_pull_image_by_digest():
     digest = "sha256:" + "d" * 64
     api = PullAPI([{"status": "Done"}])
-    attrs = DockerClient("unix:///x.sock", api=api).pull_image("app", tag="ignored", digest=digest)
+    attrs = DockerClient("unix:///x.sock", api=api).pull_image(ImageRef("app", "ignored", digest))
     assert attrs == {"Id": "sha256:new"} and api.pulls[0][1] == digest
 
 
@@ -302,7 +303,7 @@ def test_a_stalled_pull_fails_after_the_api_timeout():
     started = time.monotonic()
     try:
         with pytest.raises(DockerClientError) as caught:
-            client.pull_image("registry.example.com/app", tag="v2")
+            client.pull_image(ImageRef("registry.example.com/app", "v2"))
     finally:
         api.release.set()
     assert time.monotonic() - started < 5

@@ -5,6 +5,7 @@ import pytest
 from docker import errors as docker_errors
 
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._images import (
     ensure_image,
     image_for_run,
@@ -47,7 +48,7 @@ class RegistryAPI:
 
 
 def run(api, pull, check_mode=False):
-    return image_for_run(DockerClient(api=api), REF, "registry.example.com/app", "v2", None, pull,
+    return image_for_run(DockerClient(api=api), ImageRef.parse(REF), pull,
                          check_mode=check_mode)
 
 
