@@ -99,6 +99,18 @@ def _validate_v1(params):
     return errors
 
 
+def _check_unique_name(errors, kind, index, name, seen, when_empty):
+    """Appends to ``errors`` when ``kind[index]`` has no name or the name of an earlier entry (``seen``: name ->
+    index, updated)."""
+    where = "%s[%d].name" % (kind, index)
+    if not name:
+        errors.append("%s: %s" % (where, when_empty))
+    elif name in seen:
+        errors.append("%s: %r is already the name of %s[%d]" % (where, name, kind, seen[name]))
+    else:
+        seen[name] = index
+
+
 def _validate_v2(params):
     errors = []
     for name in V1_ONLY:
@@ -111,13 +123,7 @@ def _validate_v2(params):
         if volume.get("container_path"):
             errors.append("%s.container_path: only used with version 1; mount the volume with "
                           "containers[].mount_points" % where)
-        name = volume.get("name")
-        if not name:
-            errors.append("%s.name: version 2 volumes need a name" % where)
-        elif name in volumes:
-            errors.append("%s.name: %r is already the name of volumes[%d]" % (where, name, volumes[name]))
-        else:
-            volumes[name] = index
+        _check_unique_name(errors, "volumes", index, volume.get("name"), volumes, "version 2 volumes need a name")
         if not volume.get("host_path"):
             errors.append("%s.host_path: version 2 volumes need host_path" % where)
 
@@ -126,13 +132,7 @@ def _validate_v2(params):
         errors.append("containers: version 2 needs at least one container")
     names = {}
     for index, container in enumerate(containers):
-        name = container.get("name")
-        if not name:
-            errors.append("containers[%d].name: must not be empty" % index)
-        elif name in names:
-            errors.append("containers[%d].name: %r is already the name of containers[%d]" % (index, name, names[name]))
-        else:
-            names[name] = index
+        _check_unique_name(errors, "containers", index, container.get("name"), names, "must not be empty")
 
     host_ports = {}
     for index, container in enumerate(containers):
