@@ -50,7 +50,7 @@ def checks(site):
             for socket in site.sockets]
 
 
-def settled(site, timeout=10):
+def settled(site, timeout=30):
     """Wait until no health check is failing on any load balancer (a server may stay in MAINT: the journal's). A busy
     host can make a check fail once; the next run would then rightly refuse to take a slot out whose peer is failing
     its checks, which is not the fault under test."""
