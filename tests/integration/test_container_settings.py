@@ -10,9 +10,15 @@ import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils import _container_settings as cs
 from ansible_collections.baton.docker.plugins.module_utils._containers import create_container
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient
 
 IMAGE = "baton-demo/app:v1"
 PREFIX = "baton-it-settings-"
+
+
+def create(docker_client, name, desired, labels):
+    """The container ID the collection's own create call makes, through its DockerClient."""
+    return create_container(DockerClient(api=docker_client.api), name, IMAGE, desired, labels)
 
 
 def samples(tmp_path, source, target):
@@ -70,7 +76,7 @@ def test_setting_round_trips_on_the_engine(setting, tmp_path, docker_client, doc
 
     name = docker_names(PREFIX)
     labels = cs.create_labels(desired["labels"], name, IMAGE)
-    attrs = docker_client.api.inspect_container(create_container(docker_client, name, IMAGE, desired, labels))
+    attrs = docker_client.api.inspect_container(create(docker_client, name, desired, labels))
 
     assert cs.explicit_from_container(attrs, image_config) == desired
     wanted = cs.effective_config(desired, image_config, name)
@@ -81,7 +87,7 @@ def test_the_first_deploy_defaults_round_trip(docker_client, docker_names, image
     desired = cs.merge_config({}, None)
     name = docker_names(PREFIX)
     labels = cs.create_labels(desired["labels"], name, IMAGE)
-    attrs = docker_client.api.inspect_container(create_container(docker_client, name, IMAGE, desired, labels))
+    attrs = docker_client.api.inspect_container(create(docker_client, name, desired, labels))
     assert cs.explicit_from_container(attrs, image_config) == desired
     wanted = cs.effective_config(desired, image_config, name)
     assert cs.config_differences(wanted, cs.effective_from_container(attrs)) == []
