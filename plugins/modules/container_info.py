@@ -156,7 +156,6 @@ containers:
 from ansible_collections.baton.docker.plugins.module_utils._containers import list_containers  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
     DockerClient,
-    DockerClientError,
 )
 from ansible_collections.baton.docker.plugins.module_utils._module import (  # noqa: E402
     CONTAINER_NAME,

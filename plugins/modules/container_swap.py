@@ -458,15 +458,12 @@ diff:
 """
 
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
-    DockerClientError,
     PULL_ARGS,
 )
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._swap_engine import (  # noqa: E402
     SWAP_ARGS,
     ContainerSwap,
-    SwapFailed,
 )
 
 # Seconds options whose lower bound ContainerSwap.check_params checks in its own words.

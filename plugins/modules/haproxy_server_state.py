@@ -67,7 +67,6 @@ servers:
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import (
-    HAProxyError,
     HAProxyRuntime,
 )
 from ansible_collections.baton.docker.plugins.module_utils._haproxy_stat import filter_server_state

@@ -92,7 +92,6 @@ from ansible_collections.baton.docker.plugins.module_utils._docker_client import
 )
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
-from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 
 
 class ImagePull(ModuleRunner):

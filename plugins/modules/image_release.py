@@ -160,7 +160,7 @@ msg:
 import os
 import re
 
-from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient
 from ansible_collections.baton.docker.plugins.module_utils._image_build import (
     TestsFailed,
     build_image,

@@ -126,7 +126,7 @@ msg:
 """
 
 from ansible_collections.baton.docker.plugins.module_utils._aws import AwsClient, registry_host
-from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient
 from ansible_collections.baton.docker.plugins.module_utils._registry_auth import (
     docker_config_path,
     login,

@@ -312,12 +312,10 @@ lock_waited:
 """
 
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
-    DockerClientError,
     PULL_ARGS,
 )
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._rollout_engine import Rollout, RolloutFailed  # noqa: E402
-from ansible_collections.baton.docker.plugins.module_utils._params import ParamError  # noqa: E402
+from ansible_collections.baton.docker.plugins.module_utils._rollout_engine import Rollout  # noqa: E402
 
 
 def argument_spec():
