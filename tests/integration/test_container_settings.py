@@ -16,9 +16,15 @@ IMAGE = "baton-demo/app:v1"
 PREFIX = "baton-it-settings-"
 
 
-def create(docker_client, name, desired, labels):
-    """The container ID the collection's own create call makes, through its DockerClient."""
-    return create_container(DockerClient(api=docker_client.api), name, IMAGE, desired, labels)
+def assert_round_trip(docker_client, name, desired, image_config):
+    """Creates ``name`` from ``desired`` with the collection's own create call, then reads it back: the explicit
+    config read from inspect is ``desired``, and the effective config shows no difference."""
+    labels = cs.create_labels(desired["labels"], name, IMAGE)
+    container_id = create_container(DockerClient(api=docker_client.api), name, IMAGE, desired, labels)
+    attrs = docker_client.api.inspect_container(container_id)
+    assert cs.explicit_from_container(attrs, image_config) == desired
+    wanted = cs.effective_config(desired, image_config, name)
+    assert cs.config_differences(wanted, cs.effective_from_container(attrs)) == []
 
 
 def samples(tmp_path, source, target):
@@ -74,20 +80,8 @@ def test_setting_round_trips_on_the_engine(setting, tmp_path, docker_client, doc
     desired = cs.merge_config(requested, None)
     assert desired[setting] != cs.first_deploy_config()[setting]
 
-    name = docker_names(PREFIX)
-    labels = cs.create_labels(desired["labels"], name, IMAGE)
-    attrs = docker_client.api.inspect_container(create(docker_client, name, desired, labels))
-
-    assert cs.explicit_from_container(attrs, image_config) == desired
-    wanted = cs.effective_config(desired, image_config, name)
-    assert cs.config_differences(wanted, cs.effective_from_container(attrs)) == []
+    assert_round_trip(docker_client, docker_names(PREFIX), desired, image_config)
 
 
 def test_the_first_deploy_defaults_round_trip(docker_client, docker_names, image_config):
-    desired = cs.merge_config({}, None)
-    name = docker_names(PREFIX)
-    labels = cs.create_labels(desired["labels"], name, IMAGE)
-    attrs = docker_client.api.inspect_container(create(docker_client, name, desired, labels))
-    assert cs.explicit_from_container(attrs, image_config) == desired
-    wanted = cs.effective_config(desired, image_config, name)
-    assert cs.config_differences(wanted, cs.effective_from_container(attrs)) == []
+    assert_round_trip(docker_client, docker_names(PREFIX), cs.merge_config({}, None), image_config)
