@@ -99,6 +99,17 @@ def _validate_v1(params):
     return errors
 
 
+def _check_container_references(errors, where, targets, names, own, itself):
+    """Appends to ``errors`` for each of ``targets`` (container names, at ``where[index]``) that is not a container
+    of this Dockerrun (``names``) or is the container ``own`` itself (a container cannot ``itself``)."""
+    for index, target in enumerate(targets):
+        at = "%s[%d]" % (where, index)
+        if target not in names:
+            errors.append("%s: %r is not a container in this Dockerrun" % (at, target))
+        elif target == own:
+            errors.append("%s: a container cannot %s" % (at, itself))
+
+
 def _check_unique_name(errors, kind, index, name, seen, when_empty):
     """Appends to ``errors`` when ``kind[index]`` has no name or the name of an earlier entry (``seen``: name ->
     index, updated)."""
@@ -160,19 +171,10 @@ def _validate_v2(params):
                     errors.append("%s.host_port: %s is already used by %s" % (pwhere, host, host_ports[host]))
                 else:
                     host_ports[host] = pwhere
-        for lindex, link in enumerate(container.get("links") or []):
-            target = str(link).split(":", 1)[0]
-            lwhere = "%s.links[%d]" % (where, lindex)
-            if target not in names:
-                errors.append("%s: %r is not a container in this Dockerrun" % (lwhere, target))
-            elif target == own:
-                errors.append("%s: a container cannot link to itself" % lwhere)
-        for vindex, source in enumerate(container.get("volumes_from") or []):
-            vwhere = "%s.volumes_from[%d]" % (where, vindex)
-            if source not in names:
-                errors.append("%s: %r is not a container in this Dockerrun" % (vwhere, source))
-            elif source == own:
-                errors.append("%s: a container cannot take volumes from itself" % vwhere)
+        links = [str(link).split(":", 1)[0] for link in container.get("links") or []]
+        _check_container_references(errors, "%s.links" % where, links, names, own, "link to itself")
+        _check_container_references(errors, "%s.volumes_from" % where, container.get("volumes_from") or [], names,
+                                    own, "take volumes from itself")
         for mindex, mount in enumerate(container.get("mount_points") or []):
             mwhere = "%s.mount_points[%d]" % (where, mindex)
             volume = mount.get("source_volume")
