@@ -145,12 +145,13 @@ def test_a_job_rolls_out_under_load_with_literal_survey_answers(deployed, tmp_pa
 
 def test_a_job_stopped_by_its_timeout_mid_rollout_is_finished_by_the_next(deployed, tmp_path):
     site = deployed
-    # This v3 answers its health check only after 40 s: AWX's timeout strikes while the master is out of rotation.
-    pdd = private_data_dir(site, tmp_path, {"version": "v3", "rollout_health_retries": 250,
-                                            "rollout_env": {"APP_STARTUP_DELAY": "40"}}, job_timeout=15)
+    # This v3 answers its health check only after 120 s: AWX's timeout (30 s, well past the job container's start even
+    # on a loaded machine) strikes while the master is out of rotation.
+    pdd = private_data_dir(site, tmp_path, {"version": "v3", "rollout_health_retries": 750,
+                                            "rollout_env": {"APP_STARTUP_DELAY": "120"}}, job_timeout=30)
     started = time.monotonic()
     (proc, artifacts), load = under_load(site, lambda: run_job(site, pdd, "1"))
-    assert time.monotonic() - started < 45
+    assert time.monotonic() - started < 90
     assert load["failed"] == 0, load
     assert read(os.path.join(artifacts, "status")) in ("timeout", "failed"), proc.stdout[-3000:]
     assert site.server_stats()["app1_master"]["status"] == "MAINT", "the timeout did not strike mid-swap"
