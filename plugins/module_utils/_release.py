@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
@@ -19,10 +21,36 @@ class ReleaseRecordError(BatonError):
 
 
 def same_release(a, b):
-    """Two releases are the same when they name the same tag and image ID."""
+    """Two releases are the same when they name the same tag and image ID and, when both records know it, the same
+    configuration (a change of environment or run options alone is a release too)."""
     if not a or not b:
         return False
+    if a.get("config_digest") and b.get("config_digest") and a["config_digest"] != b["config_digest"]:
+        return False
     return a.get("version") == b.get("version") and a.get("image_id") == b.get("image_id")
+
+
+# Container options that steer the rollout only (how it probes, what it shows), not what the container runs.
+ROLLOUT_ONLY = ("health", "log_lines")
+
+
+def _run_options(options):
+    return dict((k, v) for k, v in (options or {}).items() if v is not None and k not in ROLLOUT_ONLY)
+
+
+def release_config(params):
+    """What a release record keeps of a rollout's configuration: ``config``, the shared container options as given
+    but the rollout-only ones (they are what a revert restores); ``secret_keys``, the names of the secret variables, never their values; and
+    ``config_digest``, a digest of both and of each unit's own options, which tells one configuration from another."""
+    config = _run_options(params.get("container"))
+    units = [dict(name=u["name"], server=u.get("server"), backend=u.get("backend"),
+                  container=_run_options(u.get("container")),
+                  secret_keys=sorted(u.get("secret_env") or {}))
+             for u in params.get("units") or []]
+    secret_keys = sorted(params.get("secret_env") or {})
+    text = json.dumps(dict(config=config, units=units, secret_keys=secret_keys), sort_keys=True, default=str)
+    return dict(config=config, secret_keys=secret_keys,
+                config_digest="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def next_record(old, app, release, slots=None, history_size=10):

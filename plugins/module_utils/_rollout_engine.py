@@ -29,7 +29,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker_client import
     DockerClient,
     DockerClientError,
 )
-from ansible_collections.baton.docker.plugins.module_utils._health import UnhealthyError
+from ansible_collections.baton.docker.plugins.module_utils._health import UnhealthyError, http_probe
 from ansible_collections.baton.docker.plugins.module_utils._images import image_for_run
 from ansible_collections.baton.docker.plugins.module_utils._files import (
     HostLock,
@@ -53,6 +53,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
     next_record,
     read_record,
     record_path,
+    release_config,
     write_record,
 )
 from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import (
@@ -61,6 +62,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import 
     journal_after,
     orphans,
     server_key,
+    serving_everywhere,
     plan_rollout,
     step_timeline,
     summary_lines,
@@ -282,6 +284,28 @@ class Rollout(object):
                                     "drained first. Nothing was changed."
                                     % (unit["name"], missing[0]["spec"], missing[0]["down_reason"]))
 
+    def check_health_checks(self, observed):
+        """Before anything changes: a unit to replace whose container every load balancer reports UP must pass the
+        release's health check now; one that fails there is a wrong check (path, port, status), not a sick container,
+        and would fail every swap."""
+        if not self.params["probe_health"]:
+            return
+        for unit, seen in zip(self.units, observed):
+            health = unit["params"]["health"]
+            if not health["url"] or seen["change"] in ("none", "create") or not serving_everywhere(seen):
+                continue
+            try:
+                status = http_probe(health["url"], health["timeout"], health["validate_certs"])
+            except DockerClientError as exc:
+                status, reason = None, str(exc)
+            else:
+                reason = "HTTP %d, not %d" % (status, health["status"])
+            if status != health["status"]:
+                raise RolloutFailed("%s: the health check %s fails on the container serving now (%s) although every "
+                                    "load balancer reports it UP: the check itself is wrong (its path, port or "
+                                    "expected status). Nothing was changed; fix the check, or set probe_health=false "
+                                    "when the release changes it on purpose" % (unit["name"], health["url"], reason))
+
     def resolve_release(self):
         ref = self.image.name if self.image else None
         if self.image:
@@ -409,6 +433,7 @@ class Rollout(object):
         self.resolve_release()
         observed = [self.plan_unit(unit) for unit in self.units]
         self.check_missing_load_balancers(observed)
+        self.check_health_checks(observed)
         self.orphans = self.find_orphans()
         observed.extend(dict(name=o["name"], change="remove", serving=o["serving"], servers=self.observe_servers(o))
                         for o in self.orphans)
@@ -431,7 +456,9 @@ class Rollout(object):
         if self.module._diff:
             self.result["diff"] = self.diff()
         release = dict(version=self.version, image=self.image.name if self.image else None,
-                       image_id=self.result["image"].get("id") or "")
+                       image_id=self.result["image"].get("id") or "", **release_config(self.params))
+        if self.params["release_id"]:
+            release["release_id"] = self.params["release_id"]
         path = record_path(self.params["state_dir"], self.app)
         self.result["changed"] = bool(plan["steps"])
         if self.check_mode:

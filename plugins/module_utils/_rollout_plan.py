@@ -86,6 +86,12 @@ def in_rotation(server):
     return server["admin"] == "ready" and bool(server["up"])
 
 
+def serving_everywhere(unit):
+    """Whether a unit has servers and every one of them is in rotation and UP."""
+    servers = unit.get("servers") or []
+    return bool(servers) and all(in_rotation(s) for s in servers)
+
+
 def _check_units(units):
     seen = set()
     for index, unit in enumerate(units):

@@ -200,6 +200,19 @@ options:
     description: How many releases the record keeps.
     type: int
     default: 10
+  release_id:
+    description:
+      - The fleet release this rollout belongs to (C(playbooks/release.yml) sets it). It is kept in the release
+        record, so a revert or C(playbooks/rollback.yml) knows which hosts that release moved.
+    type: str
+  probe_health:
+    description:
+      - Before anything changes, probe each unit's O(units[].container.health.url) on the container serving now, when
+        every load balancer reports its server UP and the unit is to be replaced. A check that fails there is a wrong
+        check (path, port or status) and the rollout is refused, instead of failing every swap.
+      - Set V(false) when the release changes its health check on purpose and the old containers cannot pass it.
+    type: bool
+    default: true
 seealso:
   - module: baton.docker.container_swap
   - module: baton.docker.haproxy_backend
@@ -290,11 +303,15 @@ image:
   type: dict
   sample: {ref: "registry.example.com/shop:v2", id: "sha256:4f2c...", pulled: false}
 release:
-  description: The release now current in the record.
+  description:
+    - The release now current in the record. C(config) holds the shared container options as given (without the
+      rollout-only C(health) and C(log_lines)), C(secret_keys) the names of the secret variables (never their
+      values), C(config_digest) a digest that tells one configuration from another, C(release_id) the fleet release.
   returned: when the release was recorded
   type: dict
   sample: {version: v2, image: "registry.example.com/shop:v2", image_id: "sha256:4f2c...",
-           deployed_at: "2026-12-03T10:00:00Z"}
+           config: {env: {LOG_LEVEL: info}}, secret_keys: [DB_PASSWORD], config_digest: "sha256:9b1e...",
+           release_id: "20261207T101500Z-3f2a", deployed_at: "2026-12-03T10:00:00Z"}
 record_changed:
   description: Whether the release record changed.
   returned: always
@@ -355,6 +372,8 @@ def argument_spec():
         lock_timeout=dict(type="float", default=600),
         record=dict(type="bool", default=True),
         history_size=dict(type="int", default=10),
+        release_id=dict(type="str"),
+        probe_health=dict(type="bool", default=True),
     )
     spec.update(PULL_ARGS)
     return spec

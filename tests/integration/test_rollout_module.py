@@ -131,6 +131,24 @@ def test_wrong_runtime_endpoint_is_named_and_nothing_changes(lab_deployed):
     assert {role: lab.container(role).id for role in ("master", "backup")} == ids
 
 
+def test_a_health_check_that_fails_on_the_serving_containers_is_refused_before_anything_changes(lab_deployed):
+    lab = lab_deployed
+    ids = {role: lab.container(role).id for role in ("master", "backup")}
+    units = lab.args("v2")["units"]
+    for unit in units:
+        unit["container"]["health"]["url"] = unit["container"]["health"]["url"].replace("/health", "/healthz")
+    result, run = lab.rollout("v2", units=units)
+    assert run.rc != 0
+    assert "%s: the health check http://127.0.0.1:%d/healthz fails on the container serving now (HTTP 404, not 200)" % (
+        lab.slot("master"), lab.ports["master"]) in result["msg"], result["msg"]
+    assert {role: lab.container(role).id for role in ("master", "backup")} == ids
+    lab.wait_all_up()
+    # Waived: the release changes its check on purpose; then the swap itself judges the new container.
+    result, run = lab.rollout("v2", units=lab.args("v2")["units"], probe_health=False)
+    assert run.rc == 0, run.output[-3000:]
+    assert lab.version("master") == "v2"
+
+
 @pytest.mark.parametrize("container, message", [
     (dict(ports="not-a-list", stop_timeout="soon"), "units[0] (%s).container: "),
     (dict(secret_env={"A": "b"}), "container.secret_env: use the secret_env option"),

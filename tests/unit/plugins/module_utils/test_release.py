@@ -7,6 +7,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
     ReleaseRecordError,
     next_record,
     read_record,
+    release_config,
     same_release,
     write_record,
 )
@@ -21,9 +22,46 @@ V2 = {"version": "v2", "image": "app:v2", "image_id": "sha256:2", "deployed_at":
     (V1, dict(V1, image_id="sha256:rebuilt"), False),
     (None, V1, False),
     ({}, V1, False),
+    # A configuration change alone is a release; a record written before configurations were kept is not one.
+    (dict(V1, config_digest="sha256:a"), dict(V1, config_digest="sha256:b"), False),
+    (dict(V1, config_digest="sha256:a"), dict(V1, config_digest="sha256:a", release_id="r2"), True),
+    (V1, dict(V1, config_digest="sha256:a"), True),
 ])
 def test_same_release_ignores_deploy_time(a, b, same):
     assert same_release(a, b) is same
+
+
+UNIT = {"name": "shop-master", "server": "s_master", "backend": None,
+        "container": {"ports": ["8000:8000"], "health": {"url": "http://127.0.0.1:8000/health"}}, "secret_env": {}}
+
+
+def config_of(container=None, secret_env=None, unit=None):
+    return release_config({"container": container or {}, "secret_env": secret_env or {}, "units": [unit or UNIT]})
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (config_of({"env": {"A": "1"}}), config_of({"env": {"A": "1"}}), True),
+    (config_of({"env": {"A": "1"}}), config_of({"env": {"A": "2"}}), False),
+    (config_of({"command": ["serve"]}), config_of({"command": ["serve", "-v"]}), False),
+    # How the rollout probes and what it shows are not the container's configuration.
+    (config_of({"health": {"retries": 5}, "log_lines": 40}), config_of({"health": {"retries": 9}}), True),
+    (config_of(unit=UNIT), config_of(unit=dict(UNIT, container={"ports": ["8000:8000"]})), True),
+    # A value left out (None) is the same as one never given.
+    (config_of({"env": {"A": "1"}, "network": None}), config_of({"env": {"A": "1"}}), True),
+    (config_of(unit=UNIT), config_of(unit=dict(UNIT, container={"ports": ["8001:8000"]})), False),
+    # A new secret variable is a change; a new value of one is not seen (its value is never kept).
+    (config_of(secret_env={"TOKEN": "a"}), config_of(secret_env={"TOKEN": "b"}), True),
+    (config_of(secret_env={"TOKEN": "a"}), config_of(secret_env={"TOKEN": "a", "KEY": "k"}), False),
+])
+def test_config_digest_tells_configurations_apart(a, b, same):
+    assert (a["config_digest"] == b["config_digest"]) is same
+
+
+def test_release_config_keeps_secret_names_never_values():
+    config = config_of({"env": {"LEVEL": "info"}, "health": {"retries": 3}}, secret_env={"TOKEN": "s3cr3t-value"})
+    assert config["config"] == {"env": {"LEVEL": "info"}}
+    assert config["secret_keys"] == ["TOKEN"]
+    assert "s3cr3t-value" not in json.dumps(config)
 
 
 def test_first_record_has_no_previous():

@@ -6,6 +6,7 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import 
     PlanError,
     journal_after,
     plan_rollout,
+    serving_everywhere,
     step_timeline,
     summary_lines,
     unit_summary,
@@ -237,3 +238,13 @@ def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
 ])
 def test_unit_summary_of_a_swap(swap, expected):
     assert unit_summary(swap) == expected
+
+
+@pytest.mark.parametrize("observed, expected", [
+    (master(), True),
+    (master(up=(True, False)), False),
+    (master(admin=("ready", "drain")), False),
+    (unit("worker", servers=[]), False),
+])
+def test_serving_everywhere_needs_every_server_ready_and_up(observed, expected):
+    assert serving_everywhere(observed) is expected
