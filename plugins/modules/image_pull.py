@@ -78,6 +78,20 @@ repo_digests:
   type: list
   elements: str
   sample: [registry.example.com/clay/mobile@sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29]
+digest:
+  description:
+    - The registry digest of the image's repository (the one in O(image), or the one the pulled image has, or in check
+      mode the one the registry answers for the tag); null for an image never pushed.
+  returned: always
+  type: str
+  sample: sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+pinned:
+  description:
+    - The image by its digest, C(repository@sha256:...), which keeps naming this very build when the tag moves (what
+      C(playbooks/release.yml) rolls out to every host); null when there is no digest.
+  returned: always
+  type: str
+  sample: registry.example.com/clay/mobile@sha256:0d4f2d3b1e8c7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
 pulled:
   description: Whether the image was (or in check mode would be) pulled.
   returned: always
@@ -92,6 +106,15 @@ from ansible_collections.baton.docker.plugins.module_utils._docker_client import
 )
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._module import ModuleRunner, run_module
+
+
+def repository_digest(image, repo_digests):
+    """The registry digest of ``image``'s repository among an image's ``RepoDigests``, or None."""
+    for entry in repo_digests or []:
+        repository, _sep, digest = entry.partition("@")
+        if repository == image.repository and digest:
+            return digest
+    return None
 
 
 class ImagePull(ModuleRunner):
@@ -126,9 +149,10 @@ class ImagePull(ModuleRunner):
             reason = None
 
         after = before
+        digest = self.image.digest
         if reason and self.module.check_mode:
             try:
-                self.client.distribution_digest(self.ref, auth=self.params["pull_auth"])
+                digest = self.client.distribution_digest(self.ref, auth=self.params["pull_auth"])
             except DockerClientError as exc:
                 raise DockerClientError("image %s %s and was not found in its registry: %s" % (self.ref, reason, exc))
             after = None if before is None or pull == "always" else before
@@ -139,6 +163,7 @@ class ImagePull(ModuleRunner):
         if expected and after_id is not None and after_id != expected:
             raise DockerClientError("image %s is %s on this host, not the expected build %s: refusing to deploy a "
                                     "different build" % (self.ref, after_id, expected))
+        digest = digest or repository_digest(self.image, (after or {}).get("RepoDigests"))
         pulled = bool(reason)
         changed = pulled and (after_id is None or after_id != before_id)
         result = dict(
@@ -147,6 +172,8 @@ class ImagePull(ModuleRunner):
             image=self.ref,
             image_id=after_id,
             repo_digests=(after or {}).get("RepoDigests") or [],
+            digest=digest,
+            pinned=ImageRef(self.image.repository, digest=digest).name if digest else None,
         )
         if self.module._diff:
             result["diff"] = dict(before={"image": self.ref, "id": before_id},
