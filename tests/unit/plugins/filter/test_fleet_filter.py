@@ -27,7 +27,7 @@ def test_plan_pairs_hosts_with_their_states_in_order():
 
 @pytest.mark.parametrize("hosts, states, size, message", [
     (["a", "b"], [{}], 1, "fleet_plan: 2 hosts but 1 plans"),
-    (["a"], [{"changes": True}], "lots", "fleet_plan: batch_size: 'lots' is not a number"),
+    (["a", "b"], [{"changes": True}, {"changes": True}], "lots", "fleet_plan: batch_size: 'lots' is not a number"),
 ])
 def test_plan_errors_are_filter_errors(hosts, states, size, message):
     with pytest.raises(AnsibleFilterError, match=message):
