@@ -36,12 +36,13 @@ def _call(name, function, *args):
         raise AnsibleFilterError("%s: %s" % (name, exc))
 
 
-def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None):
+def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None, phase="all"):
     """The release's plan over ``hosts``; ``states`` lists each host's planning facts in the same order."""
     hosts, states = list(hosts), list(states)
     if len(hosts) != len(states):
         raise AnsibleFilterError("fleet_plan: %d hosts but %d plans" % (len(hosts), len(states)))
-    return _call("fleet_plan", _fleet_plan, hosts, dict(zip(hosts, states)), canary_hosts, batch_size, release or {})
+    return _call("fleet_plan", _fleet_plan, hosts, dict(zip(hosts, states)), canary_hosts, batch_size, release or {},
+                 phase)
 
 
 def fleet_batch_verdict(host_vars, batch, batch_max_failed=0, release_max_failed=0):

@@ -71,14 +71,24 @@ def describe_release(release):
     return text
 
 
-def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None):
+PHASES = ("all", "canary", "rest")
+
+
+def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None, phase="all"):
     """The plan of a release over ``hosts`` (in inventory order).
 
-    ``states`` maps each host to what its planning found: ``current`` (the release its record names), ``changes``
-    (whether a rollout there would change anything), ``error`` (a refusal, as text). ``canary_hosts``: the hosts to
-    go first (default: the first host that changes). Returns a dict: ``canary``, ``batches`` (the other hosts that
-    change, as ``serial`` cuts them), ``unchanged`` (already on the release), ``errors`` (host: refusal),
+    ``states`` maps each host to what its planning found: ``current`` and ``previous`` (the releases its record
+    names), ``changes`` (whether a rollout there would change anything), ``error`` (a refusal, as text).
+    ``canary_hosts``: the hosts to go first (default: the first host that changes). ``phase``: ``all``, or
+    ``canary`` (only the canary goes; the others wait for an approval) or ``rest`` (after the approval: the others,
+    no canary). Returns a dict: ``canary``, ``batches`` (the other hosts that change, as ``serial`` cuts them),
+    ``unchanged`` (already on the release), ``earlier`` (hosts an earlier run of this same release moved: they go
+    back with it), ``revert_to`` (host: the release a revert sends it back to), ``errors`` (host: refusal), ``refusal`` (them all as
+    one sentence),
     ``hosts`` (host: now/will) and ``lines`` for people."""
+    release = release or {}
+    if phase not in PHASES:
+        raise FleetPlanError("release_phase: %r is not one of %s" % (phase, ", ".join(PHASES)))
     hosts = list(hosts)
     missing = [h for h in hosts if h not in states]
     if missing:
@@ -86,7 +96,12 @@ def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None):
     errors = dict((h, states[h]["error"]) for h in hosts if states[h].get("error"))
     changing = [h for h in hosts if states[h].get("changes") and h not in errors]
     unchanged = [h for h in hosts if not states[h].get("changes") and h not in errors]
-    if canary_hosts:
+    release_id = release.get("release_id")
+    earlier = [h for h in hosts if release_id and ((states[h].get("current") or {}).get("release_id") == release_id)]
+    revert_to = dict((h, states[h].get("previous") if h in earlier else states[h].get("current")) for h in hosts)
+    if phase == "rest":
+        canary = []
+    elif canary_hosts:
         canary = list(canary_hosts) if isinstance(canary_hosts, (list, tuple)) else [canary_hosts]
         unknown = [h for h in canary if h not in hosts]
         if unknown:
@@ -98,7 +113,9 @@ def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None):
     rest = [h for h in changing if h not in canary]
     batches = serial_batches(rest, batch_size) if rest else []
     target = describe_release(release)
-    plan = dict(canary=canary, batches=batches, unchanged=unchanged, errors=errors, hosts={})
+    plan = dict(canary=canary, batches=[] if phase == "canary" else batches, unchanged=unchanged, earlier=earlier,
+                revert_to=revert_to, errors=errors, hosts={},
+                refusal="; ".join("%s: %s" % (h, errors[h]) for h in hosts if h in errors))
     for host in hosts:
         plan["hosts"][host] = dict(now=describe_release(states[host].get("current")),
                                    will=target if host in changing else "no change")
@@ -107,7 +124,8 @@ def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None):
     if canary:
         lines.append("canary: %s" % ", ".join(canary))
     for number, batch in enumerate(batches, 1):
-        lines.append("batch %d: %s" % (number, ", ".join(batch)))
+        lines.append("%s %d: %s" % ("after approval, batch" if phase == "canary" else "batch", number,
+                                     ", ".join(batch)))
     for host in hosts:
         entry = plan["hosts"][host]
         if host in errors:

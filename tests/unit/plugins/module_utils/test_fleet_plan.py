@@ -71,6 +71,7 @@ def test_chosen_canary_hosts_go_first_and_one_already_released_is_not_a_canary()
 def test_a_host_that_refuses_is_in_the_plan_with_its_reason():
     plan = fleet_plan(HOSTS, states(errors={"h04": "the health check is wrong"}), release=V2)
     assert plan["errors"] == {"h04": "the health check is wrong"}
+    assert plan["refusal"] == "h04: the health check is wrong"
     assert "h04" not in plan["canary"] + sum(plan["batches"], [])
     assert "h04: refused: the health check is wrong" in plan["lines"]
 
@@ -165,3 +166,22 @@ def test_report_of_a_successful_release():
     report = release_report(["h01"], facts, V2, {"stop": False})
     assert report["outcome"] == "success"
     assert report["lines"][-1] == "h01: moved in 2.0 s; runs v2 (reg/app@sha256:2) release r2"
+
+
+def test_phases_split_the_canary_from_the_rest_after_an_approval():
+    canary = fleet_plan(HOSTS[:4], states(), batch_size=2, release=V2, phase="canary")
+    assert canary["canary"] == ["h01"] and canary["batches"] == []
+    assert "after approval, batch 1: h02, h03" in canary["lines"]
+    rest = fleet_plan(HOSTS[:4], states(), batch_size=2, release=V2, phase="rest")
+    assert rest["canary"] == [] and rest["batches"] == [["h01", "h02"], ["h03", "h04"]]
+    with pytest.raises(FleetPlanError, match="release_phase: 'later' is not one of all, canary, rest"):
+        fleet_plan(HOSTS, states(), phase="later")
+
+
+def test_hosts_an_earlier_run_of_the_release_moved_go_back_to_what_they_ran_before_it():
+    the_states = states(changes=HOSTS[1:])
+    the_states["h01"] = {"current": V2, "previous": V1, "changes": False}
+    plan = fleet_plan(HOSTS, the_states, release=V2)
+    assert plan["earlier"] == ["h01"] and plan["unchanged"] == ["h01"]
+    assert plan["revert_to"]["h01"] == V1 and plan["revert_to"]["h02"] == V1
+    assert fleet_plan(HOSTS, the_states, release=dict(V2, release_id="other"))["earlier"] == []
