@@ -90,7 +90,8 @@ def test_surveys_awx_refuses(spec, message):
 
 def test_every_template_survey_follows_awx_rules():
     found = templates()
-    assert [t["name"] for t in found] == ["baton.docker deploy", "baton.docker rollback", "baton.docker stack deploy",
+    assert [t["name"] for t in found] == ["baton.docker deploy", "baton.docker rollback", "baton.docker release canary",
+                                          "baton.docker release fleet", "baton.docker stack deploy",
                                           "baton.docker eb deploy"]
     for template in found:
         assert survey_errors(template["survey_spec"]) == [], template["name"]
@@ -160,4 +161,36 @@ def test_every_awx_task_uses_options_its_module_has():
             if spec[key].get("type") == "bool":
                 assert isinstance(value, bool) or "{{" in str(value), (task["name"], key, value)
         checked += 1
-    assert checked == 10
+    assert checked == 13
+
+
+def test_the_release_workflow_is_canary_then_approval_then_fleet():
+    with open(PLAYBOOK) as handle:
+        play = yaml.load(handle, Loader=Loader)[0]
+    workflow = next(t["awx.awx.workflow_job_template"] for t in play["tasks"] if "awx.awx.workflow_job_template" in t)
+    assert survey_errors(workflow["survey_spec"]) == [] and workflow["allow_simultaneous"] is False
+    nodes = dict((n["identifier"], n) for n in workflow["workflow_nodes"])
+    chain, node = [], nodes["canary"]
+    while node:
+        chain.append((node["unified_job_template"]["type"], node["unified_job_template"]["name"]))
+        following = (node.get("related") or {}).get("success_nodes") or []
+        node = nodes[following[0]["identifier"]] if following else None
+    assert chain == [("job_template", "baton.docker release canary"),
+                     ("workflow_approval", "Promote the canary to the fleet"),
+                     ("job_template", "baton.docker release fleet")]
+    phases = dict((t["name"], t["extra_vars"]["release_phase"]) for t in templates() if "extra_vars" in t)
+    assert phases == {"baton.docker release canary": "canary", "baton.docker release fleet": "rest"}
+    # What the canary job hands on (set_stats) is what the fleet job reads: the same release, lock and digest.
+    with open(os.path.join(ROOT, "playbooks", "release.yml")) as handle:
+        release = yaml.safe_load(handle)
+    handed = [task["ansible.builtin.set_stats"]["data"] for play in release for task in _all_tasks(play.get("tasks", []))
+              if "ansible.builtin.set_stats" in task]
+    assert handed and {"release_id", "release_image", "version"} <= set(handed[0])
+
+
+def _all_tasks(tasks):
+    for task in tasks:
+        yield task
+        for key in ("block", "rescue", "always"):
+            for inner in _all_tasks(task.get(key) or []):
+                yield inner
