@@ -1,0 +1,184 @@
+"""playbooks/release.yml on the fleet lab: 10 application hosts reached over real SSH behind two HAProxy instances,
+paced load through both for the whole of every case, images from the lab's registry.
+
+Each case starts from every host on v1 (the lab is shared by the cases of this file)."""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from tests.support.fleet import REPOSITORY
+
+# Short canary observations for the tests; the load (4 connections per frontend) gives the canary's master a few
+# hundred requests in that time.
+FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": "50%"}
+RELEASE_TASK = "Roll the release out to this host"
+
+
+@pytest.fixture
+def fleet(fleet_lab):
+    lab = fleet_lab
+    lab.deploy_initial("v1")
+    yield lab
+    # A case that fails leaves no lock behind for the next one.
+    lab.run("playbooks/lock.yml", extra_vars={"lock_action": "break"})
+
+
+def release(lab, version, **more):
+    extra = dict(FAST, version=version)
+    extra.update(more)
+    return lab.run("playbooks/release.yml", extra_vars=extra)
+
+
+def audit(lab):
+    path = os.path.join(lab.baton_dir(0), "%s-app.audit.jsonl" % lab.app)
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def digest_of(lab, host, role="master"):
+    return lab.container(host, role).attrs["Config"]["Image"].split("@", 1)[1]
+
+
+def test_check_mode_prints_the_plan_and_changes_nothing(fleet):
+    lab = fleet
+    ids = dict((h, lab.container(h, "master").id) for h in lab.names)
+    run = lab.run("playbooks/release.yml", extra_vars=dict(FAST, version="v2", batch_size=3), check=True)
+    assert run.rc == 0, run.output[-4000:]
+    plan = run.result("Make the fleet plan")["ansible_facts"]["_release_plan"]
+    assert plan["canary"] == ["h01"]
+    assert plan["batches"] == [["h02", "h03", "h04"], ["h05", "h06", "h07"], ["h08", "h09", "h10"]]
+    assert plan["hosts"]["h05"]["now"].startswith("v1 (") and plan["hosts"]["h05"]["will"].startswith("v2 (%s/%s@sha256:"
+                                                                                                      % (lab.registry.address, REPOSITORY))
+    assert "canary: h01" in run.output and "batch 3: h08, h09, h10" in run.output
+    assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
+    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+
+
+def test_a_wrong_health_check_is_refused_before_anything_changes(fleet):
+    lab = fleet
+    ids = dict((h, lab.container(h, "master").id) for h in lab.names)
+    run = release(lab, "v2", rollout_health_path="/nope")
+    assert run.rc != 0
+    assert "Nothing was changed: h01: " in run.output and "the check itself is wrong" in run.output
+    assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
+    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app)), "the lock was not released"
+
+
+def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed_requests(fleet):
+    lab = fleet
+    v2 = lab.digest("v2")
+    moved = threading.Event()
+
+    def repush_when_the_canary_is_done():
+        # The tag moves to another build while the release runs: the hosts still get the digest resolved at the start.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and lab.slot_version("h01", "backup") != "v2":
+            time.sleep(0.5)
+        lab.push("v2", "baton-demo/app:v3")
+        moved.set()
+
+    pusher = threading.Thread(target=repush_when_the_canary_is_done)
+    pusher.start()
+    try:
+        run, load = lab.under_load(lambda: release(lab, "v2", keep_releases=1))
+    finally:
+        pusher.join()
+        lab.push("v2", "baton-demo/app:v2")
+    assert run.rc == 0, run.output[-6000:]
+    assert moved.is_set(), "the tag was not moved during the release"
+    assert load["failed"] == 0 and load["total"] > 300, load
+    assert set(lab.versions().values()) == {("v2", "v2")}
+    assert set(digest_of(lab, h, role) for h in lab.names for role in ("master", "backup")) == {v2}
+    lab.wait_all_up()
+    # The canary went first and alone, then the batches of 50% of the 9 others (4, 4, 1), hosts of a batch together.
+    started = dict((r["host"], r) for r in run.results(RELEASE_TASK))
+    assert set(started) == set(lab.names)
+    [record] = [r for r in audit(lab) if r["version"] == "v2" and r["outcome"] == "success"][-1:]
+    assert record["plan"]["canary"] == ["h01"]
+    assert record["plan"]["batches"] == [["h02", "h03", "h04", "h05"], ["h06", "h07", "h08", "h09"], ["h10"]]
+    assert record["image"] == "%s/%s@%s" % (lab.registry.address, REPOSITORY, v2)
+    assert record["canary"]["verdict"] == "pass"
+    assert record["canary"]["figures"]["canary"]["requests"] >= FAST["canary_min_requests"]
+    assert all(record["hosts"][h]["outcome"] == "moved" for h in lab.names)
+    assert record["reverted"] == [] and record["config_changes"] == []
+    # Every host recorded the release, its digest and the release id; the lock is free again.
+    for host in lab.names:
+        current = lab.record(host)["current"]
+        assert current["release_id"] == record["release_id"] and current["image"].endswith(v2)
+    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+
+
+def test_a_canary_that_answers_500_on_a_share_of_requests_is_reverted_and_nothing_else_moves(fleet):
+    lab = fleet
+    ids = dict((h, lab.container(h, "master").id) for h in lab.names if h != "h01")
+    run, load = lab.under_load(lambda: release(lab, "v2", rollout_env={"APP_ERROR_PERCENT": "30"}))
+    assert run.rc != 0
+    assert "the canary failed" in run.output
+    assert set(lab.versions().values()) == {("v1", "v1")}, lab.versions()
+    assert dict((h, lab.container(h, "master").id) for h in lab.names if h != "h01") == ids
+    record = audit(lab)[-1]
+    assert record["outcome"] == "failure" and record["reverted"] == ["h01"]
+    figures = record["canary"]["figures"]
+    assert figures["canary"]["errors"] > 0 and figures["baseline"]["errors"] == 0, figures
+    assert figures["p_value"] < 1 - 0.99
+    assert record["config_changes"] == ["env.APP_ERROR_PERCENT"]
+    # Only the errors of the canary's own answers reach the clients, while it is observed.
+    assert load["failed"] <= figures["canary"]["errors"] + 5, load
+    lab.wait_all_up()
+
+
+def test_a_release_that_fails_on_a_host_of_the_last_batch_sends_every_moved_host_back(fleet, tmp_path):
+    lab = fleet
+    host_vars = os.path.join(os.path.dirname(lab.inventory), "host_vars")
+    os.makedirs(host_vars, exist_ok=True)
+    broken = os.path.join(host_vars, "h10.yml")
+    with open(broken, "w") as handle:
+        handle.write("rollout_env: {APP_BROKEN: '1'}\nrollout_health_retries: 10\n")
+    try:
+        run, load = lab.under_load(lambda: release(lab, "v2"))
+    finally:
+        os.unlink(broken)
+    assert run.rc != 0
+    assert load["failed"] == 0, load
+    assert set(lab.versions().values()) == {("v1", "v1")}, lab.versions()
+    record = audit(lab)[-1]
+    assert record["outcome"] == "failure" and record["failed"] == ["h10"]
+    assert sorted(record["reverted"]) == lab.names
+    assert "1 host(s) of this batch failed" in record["reason"]
+    assert "h10: failed" in run.output and "reverted: " in run.output
+    lab.wait_all_up()
+
+
+def test_a_config_change_alone_is_a_release_recorded_by_its_keys(fleet):
+    lab = fleet
+    run, load = lab.under_load(lambda: release(lab, "v1", rollout_env={"FEATURE_X": "on"}))
+    assert run.rc == 0, run.output[-6000:]
+    assert load["failed"] == 0, load
+    record = audit(lab)[-1]
+    assert record["outcome"] == "success" and record["config_changes"] == ["env.FEATURE_X"]
+    assert record["plan"]["canary"] == ["h01"] and len(sum(record["plan"]["batches"], [])) == 9
+    for host in lab.names:
+        env = lab.container(host, "master").attrs["Config"]["Env"]
+        assert "FEATURE_X=on" in env
+        assert lab.record(host)["previous"]["config"].get("env", {}).get("FEATURE_X") is None
+    # and back, the same way
+    run = release(lab, "v1")
+    assert run.rc == 0, run.output[-4000:]
+    assert audit(lab)[-1]["config_changes"] == ["env.FEATURE_X"]
+
+
+def test_status_shows_what_runs_where_the_lock_and_the_last_releases(fleet):
+    lab = fleet
+    run = lab.run("playbooks/status.yml")
+    assert run.rc == 0, run.output[-4000:]
+    shown = run.result("Show the host", host="h03")["msg"]
+    assert shown["release"] == "v1"
+    assert shown["slots"] == {lab.slot_name("h03", "master"): "running", lab.slot_name("h03", "backup"): "running"}
+    assert sorted(shown["servers"]) == sorted("%s %s: UP" % (lb["socket"], role) for lb in lab.lbs
+                                              for role in ("master", "backup"))
+    summary = run.result("Show the lock and the last releases")["msg"]
+    assert summary["lock"] == "free"
