@@ -1,13 +1,13 @@
 """A fleet lab reached over real SSH: N application hosts and two load balancer hosts in an Ansible inventory, all
-served by one sshd of the lab's own, for tests and benchmarks of releases that roll out over many hosts.
+served by sshd processes of the lab's own, for tests and benchmarks of releases that roll out over many hosts.
 
 What ``FleetLab(workdir, hosts=N).start()`` builds, everything under ``workdir`` and on this machine:
 
-- **sshd**: its own ``/usr/sbin/sshd -D -e -f <lab>/ssh/sshd_config`` (not the system service), with an ed25519 host
-  key and a client key generated in the lab dir, key-only root login (``AuthorizedKeysFile`` in the lab dir, no PAM,
-  no password), listening on one free port on one loopback address per inventory host: ``h01..hNN`` on
-  127.0.10.1.., ``lb0``/``lb1`` on 127.0.11.1/2 (one address with a port per host where 127.x addresses do not bind).
-  Stopped by PID.
+- **sshd**: its own ``/usr/sbin/sshd -D -e -f <lab>/ssh/sshd<K>_config`` (not the system service; one process per 16
+  inventory hosts, sshd's limit of listen sockets), with an ed25519 host key and a client key generated in the lab
+  dir, key-only root login (``AuthorizedKeysFile`` in the lab dir, no PAM, no password), listening on one free port on
+  one loopback address per inventory host: ``h01..hNN`` on 127.0.10.1.., ``lb0``/``lb1`` on 127.0.11.1/2 (one
+  address with a port per host where 127.x addresses do not bind). Stopped by PID.
 - **inventory** (``lab.inventory``, ``<lab>/inventory.yml``): group ``app`` (h01..hNN) and group ``lb`` (lb0, lb1),
   every host reached with the ssh connection as root with the client key, host keys not checked, the Python of the
   test run as interpreter (it has the Docker SDK). Each app host carries the ``baton.docker.rollout`` role's
@@ -43,6 +43,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import docker
 import yaml
@@ -58,6 +59,7 @@ from .net import free_port, wait_for_port
 from .registry import Registry, seed_storage
 
 SSHD = "/usr/sbin/sshd"
+MAX_LISTEN_SOCKS = 16  # OpenSSH's limit of listen sockets per sshd
 SOURCE = "baton-demo/app"
 REPOSITORY = "fleet/app"
 TAGS = ("v1", "v2", "v3")
@@ -103,7 +105,7 @@ class FleetLab:
         self.docker = docker.from_env()
         self.registry = None
         self.lbs = []
-        self.sshd = None
+        self.sshds = []
         self.timings = {}
 
     # -- paths ------------------------------------------------------------------------------
@@ -157,10 +159,16 @@ class FleetLab:
         # sshd's privilege separation directory; the packaged service creates it, the lab's own sshd needs it too.
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         listen = sorted(set(self.endpoints.values()))
-        config = os.path.join(self.ssh_dir, "sshd_config")
+        # One sshd listens on at most 16 sockets (MAX_LISTEN_SOCKS): a larger fleet gets one sshd per 16 hosts.
+        for number, first in enumerate(range(0, len(listen), MAX_LISTEN_SOCKS)):
+            self._start_one_sshd(number, listen[first:first + MAX_LISTEN_SOCKS], host_key)
+
+    def _start_one_sshd(self, number, listen, host_key):
+        base = os.path.join(self.ssh_dir, "sshd%d" % number)
+        config, log_path = base + "_config", base + ".log"
         lines = ["ListenAddress %s:%d" % endpoint for endpoint in listen] + [
             "HostKey %s" % host_key,
-            "PidFile %s" % os.path.join(self.ssh_dir, "sshd.pid"),
+            "PidFile %s.pid" % base,
             "AuthorizedKeysFile %s" % os.path.join(self.ssh_dir, "authorized_keys"),
             "PermitRootLogin prohibit-password",
             "PubkeyAuthentication yes",
@@ -183,19 +191,20 @@ class FleetLab:
                                universal_newlines=True, check=False)
         if check.returncode != 0:
             raise RuntimeError("sshd rejects %s:\n%s" % (config, check.stdout))
-        log = open(os.path.join(self.ssh_dir, "sshd.log"), "ab")
+        log = open(log_path, "ab")
         try:
-            self.sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", config], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config], stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         finally:
             log.close()
+        self.sshds.append(proc)
         for address, port in listen:
-            if self.sshd.poll() is not None:
+            if proc.poll() is not None:
                 break
             wait_for_port(port, host=address, timeout=15)
-        if self.sshd.poll() is not None:
-            with open(os.path.join(self.ssh_dir, "sshd.log")) as handle:
-                raise RuntimeError("sshd exited with %s:\n%s" % (self.sshd.returncode, handle.read()[-3000:]))
+        if proc.poll() is not None:
+            with open(log_path) as handle:
+                raise RuntimeError("sshd exited with %s:\n%s" % (proc.returncode, handle.read()[-3000:]))
 
     def _start_lbs(self):
         servers = []
@@ -387,18 +396,20 @@ class FleetLab:
         return self.docker.containers.list(all=True, filters={"label": "%s=%s" % (LABEL, self.app)})
 
     # -- teardown ---------------------------------------------------------------------------
+    def _remove_container(self, name):
+        try:
+            self.docker.containers.get(name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
     def teardown(self):
         """Remove the lab's containers (by label and by slot name) and image tags; stop sshd, HAProxy and the
         registry by PID. Safe to call more than once."""
-        for container in self.containers():
-            container.remove(force=True)
-        for name in self.names:
-            for role in ("master", "backup"):
-                for suffix in ("", ".baton-previous"):
-                    try:
-                        self.docker.containers.get(self.slot_name(name, role) + suffix).remove(force=True)
-                    except docker.errors.NotFound:
-                        pass
+        names = {container.name for container in self.containers()}
+        names.update(self.slot_name(name, role) + suffix for name in self.names for role in ("master", "backup")
+                     for suffix in ("", ".baton-previous"))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self._remove_container, sorted(names)))
         if self.registry is not None:
             for image in self.docker.images.list(name="%s/%s" % (self.registry.address, REPOSITORY)):
                 for ref in image.tags:
@@ -411,17 +422,18 @@ class FleetLab:
         for lb in self.lbs:
             lb["proc"].stop()
         self.lbs = []
-        if self.sshd is not None and self.sshd.poll() is None:
-            # the per-connection sshd processes (ssh clients' ControlPersist masters keep them open) go first
-            for pid in descendants(self.sshd.pid):
+        for proc in self.sshds:
+            if proc.poll() is None:
+                # the per-connection sshd processes (ssh clients' ControlPersist masters keep them open) go first
+                for pid in descendants(proc.pid):
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+                proc.send_signal(signal.SIGTERM)
                 try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            self.sshd.send_signal(signal.SIGTERM)
-            try:
-                self.sshd.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.sshd.kill()
-                self.sshd.wait()
-        self.sshd = None
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.sshds = []
