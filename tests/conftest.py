@@ -131,6 +131,7 @@ FILE_SECONDS = {
     "tests/integration/test_data_volume.py": 88,
     "tests/integration/aws/test_eb_deploy.py": 87,
     "tests/integration/test_delegated_rollout.py": 84,
+    "tests/integration/test_fleet_lab.py": 80,
     "tests/integration/test_container_info.py": 74,
     "tests/integration/test_release_modules.py": 42,
     "tests/integration/test_build_push.py": 41,

@@ -15,6 +15,10 @@ Environment
   APP_IGNORE_SIGTERM         "1": SIGTERM is ignored (only the engine's SIGKILL stops it)
   APP_CRASH_AFTER            seconds after listening at which the process exits 3
   APP_UNHEALTHY_AFTER        seconds after listening from which /health answers 500
+  APP_ERROR_PERCENT          0-100: that share of requests to / (and /slow) answers 500 "injected error"
+                             while /health stays 200; deterministic: request n (counted from 0 per process)
+                             fails when n % 100 < APP_ERROR_PERCENT, so every 100 requests carry exactly
+                             that many errors (default 0)
 
 On SIGTERM the server stops accepting connections, finishes the requests in
 flight and exits 0.
@@ -36,8 +40,21 @@ SLOW_MS = int(os.environ.get("APP_SLOW_MS", "500"))
 IGNORE_SIGTERM = os.environ.get("APP_IGNORE_SIGTERM", "") == "1"
 CRASH_AFTER = float(os.environ.get("APP_CRASH_AFTER") or 0)
 UNHEALTHY_AFTER = float(os.environ.get("APP_UNHEALTHY_AFTER") or 0)
+ERROR_PERCENT = min(100, max(0, int(os.environ.get("APP_ERROR_PERCENT") or 0)))
+REQUESTS = [0]
+REQUESTS_LOCK = threading.Lock()
 LISTENING_SINCE = [None]
 HOST = socket.gethostname()
+
+
+def _injected_error():
+    """Whether this request is one of the APP_ERROR_PERCENT share that answers 500."""
+    if not ERROR_PERCENT:
+        return False
+    with REQUESTS_LOCK:
+        number = REQUESTS[0]
+        REQUESTS[0] += 1
+    return number % 100 < ERROR_PERCENT
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -73,6 +90,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/stream":
             self._stream(query)
         elif path in ("/", "/slow"):
+            if _injected_error():
+                self._send(500, "injected error %s %s\n" % (NAME, VERSION))
+                return
             if path == "/slow":
                 time.sleep(SLOW_MS / 1000.0)
             self._send(200, "%s %s %s\n" % (NAME, VERSION, HOST))

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.support import lab as _lab
+from tests.support.fleet import FleetLab
 from tests.support.site import Site
 
 
@@ -27,3 +28,11 @@ def deployed(site):
     assert run.rc == 0, run.output[-4000:]
     site.wait_all_up()
     return site
+
+
+@pytest.fixture(scope="session")
+def fleet_lab(tmp_path_factory):
+    """One fleet lab per worker (tests/support/fleet.py): 10 application hosts and two load balancer hosts over the
+    lab's own sshd, two HAProxy instances, a registry with fleet/app:v1..v3; nothing deployed yet (deploy_initial)."""
+    with FleetLab(tmp_path_factory.mktemp("fleet"), hosts=10) as lab:
+        yield lab
