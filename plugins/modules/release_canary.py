@@ -124,7 +124,8 @@ options:
     type: float
     default: 1
   min_requests:
-    description: Requests the canary, and the baseline too, must have served in the window before a verdict.
+    description: Requests the canary, and the baseline too, must have served in the window before a verdict
+      (1 to 1000000000).
     type: int
     default: 100
   confidence:
@@ -275,6 +276,7 @@ from ansible_collections.baton.docker.plugins.module_utils._module import Module
 # A socket inside a container, as baton.docker.rollout takes it (<container>:<absolute path in it>).
 _CONTAINER_SOCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:/")
 URL_TIMEOUT = 5.0
+MAX_REQUESTS = 10 ** 9
 OUTPUT_LIMIT = 2000
 
 # The clock and the pause of the observation (unit tests stand in for them).
@@ -362,8 +364,8 @@ def validate(params):
     if params["seconds"] > params["max_seconds"]:
         return "max_seconds (%s) must be at least seconds (%s): it is how long observing may go on when too few " \
                "requests were seen by then" % (params["max_seconds"], params["seconds"])
-    if params["min_requests"] < 1:
-        return "min_requests must be at least 1, got %d" % params["min_requests"]
+    if not 1 <= params["min_requests"] <= MAX_REQUESTS:
+        return "min_requests must be between 1 and %d, got %d" % (MAX_REQUESTS, params["min_requests"])
     confidence = params["confidence"]
     if not (0.5 < confidence < 1):
         return "confidence must be above 0.5 and below 1 (0.99 for 99%%), got %s" % confidence
