@@ -545,8 +545,8 @@ class Canary(ModuleRunner):
         if problem:
             check["failures"] += 1
             if check["ok"]:
-                check.update(ok=False, summary="%s %s (attempt %d)" % (self.params["check_url"], problem,
-                                                                        check["attempts"]))
+                summary = "%s %s (attempt %d)" % (self.params["check_url"], problem, check["attempts"])
+                check.update(ok=False, summary=summary)
         elif check["ok"]:
             check["summary"] = "%s answered 2xx/3xx %d times" % (self.params["check_url"], check["attempts"])
 

@@ -44,8 +44,8 @@ def test_server_counters(values, expected):
 
 
 @pytest.mark.parametrize("values, message", [
-    (dict(hrsp_2xx=""), "lb1: app/web1: HAProxy reports no hrsp_2xx count; the backend must be in HTTP mode (mode http) "
-                          "for its responses to be counted"),
+    (dict(hrsp_2xx=""), "lb1: app/web1: HAProxy reports no hrsp_2xx count; the backend must be in HTTP mode "
+                        "(mode http) for its responses to be counted"),
     (dict(econ=""), "lb1: app/web1: HAProxy's show stat has no econ count"),
     (dict(eresp="x"), "lb1: app/web1: eresp is 'x', not a count"),
     (dict(stot=-3), "lb1: app/web1: stot is -3, not a count"),
