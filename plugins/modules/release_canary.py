@@ -152,6 +152,8 @@ options:
       - Set each canary server's weight to this percent of its configured weight (C(set server B/S weight N%)) on
         every load balancer during the observation; each server's weight before is restored afterwards, also when
         the observation fails. Needs C(level admin).
+      - HAProxy rounds the percent of the configured weight down; a percent that would make a weight 0 (any percent
+        below 100 of a server of weight 1, HAProxy's default) is refused before anything changes.
     type: int
   check_url:
     description: A URL fetched from the module's host at every poll of the window; every answer must be 2xx or 3xx
@@ -459,8 +461,20 @@ class Canary(ModuleRunner):
         for lb in self.lbs:
             try:
                 lb["runtime"].require_level("admin")
+                configured = dict((row.get("srv_name"), row.get("srv_iweight"))
+                                  for row in lb["runtime"].servers_state(lb["backend"]))
             except HAProxyError as exc:
                 raise CanaryError("load balancer %s: %s (for weight). Nothing was changed." % (lb["spec"], exc))
+            for name in lb["canary"]:
+                try:
+                    weight = int(configured.get(name))
+                except (TypeError, ValueError):
+                    continue  # HAProxy applies the percent to what it knows; nothing to foresee here
+                if weight * percent // 100 == 0:
+                    raise CanaryError("weight: %d%% of the configured weight %d of %s/%s on load balancer %s is 0, so "
+                                      "HAProxy would send it nothing; give the servers a larger weight in HAProxy's "
+                                      "configuration (weight 100) or leave weight out. Nothing was changed."
+                                      % (percent, weight, lb["backend"], name, lb["spec"]))
         for lb in self.lbs:
             for row in lb["rows"]:
                 if row.get("svname") not in lb["canary"]:

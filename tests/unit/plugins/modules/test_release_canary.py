@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.baton.docker.plugins.modules import release_canary
 from tests.support.haproxy import FakeRuntimeSocket
-from tests.support.haproxy_answers import show_stat
+from tests.support.haproxy_answers import servers_state, show_stat
 from tests.support.module_harness import call_main
 
 
@@ -114,6 +114,14 @@ def lb(tmp_path):
         server.stop()
 
 
+def state(canary_weight=100):
+    """show servers state app: the configured weights of canary (``canary_weight``), base (100) and idle (1)."""
+    rows = []
+    for sid, (name, weight) in enumerate((("canary", canary_weight), ("base", 100), ("idle", 1)), 1):
+        rows.append("3 app %d %s 127.0.0.1 2 0 %d %d 5 1 0 2 0 0 0 0 - 8080 - 0 0 - - 0" % (sid, name, weight, weight))
+    return servers_state(*rows)
+
+
 def growing(steps, canary_step, baseline_step, backend="app"):
     """show stat answers that grow by (2xx, 5xx) steps each read."""
     answers = []
@@ -124,7 +132,7 @@ def growing(steps, canary_step, baseline_step, backend="app"):
 
 
 def test_failing_canary_fails_the_task_with_its_figures_and_restores_the_weight(lb, clock):
-    socket = lb({"show stat": growing(20, (40, 10), (100, 0)), "show cli level": "admin\n",
+    socket = lb({"show stat": growing(20, (40, 10), (100, 0)), "show cli level": "admin\n", "show servers state app": state(),
                  "set server app/canary weight 10%": "\n", "set server app/canary weight 100": "\n"})
     outcome = run(base_args(socket.path, weight=10))
     assert outcome.kind == "fail", outcome.result
@@ -203,7 +211,7 @@ def test_a_server_gone_in_the_window_is_named_and_the_weight_restored(lb, clock)
     gone = show_stat(dict(pxname="app", svname="base", status="UP", scur=0, stot=0, hrsp_1xx=0, hrsp_2xx=0,
                           hrsp_3xx=0, hrsp_4xx=0, hrsp_5xx=0, hrsp_other=0, eresp=0, econ=0, srv_abrt=0, rtime=0))
     socket = lb({"show stat": [stat((0, 0), (0, 0)), stat((0, 0), (0, 0)), stat((5, 0), (5, 0)), gone],
-                 "show cli level": "admin\n", "set server app/canary weight 50%": "\n",
+                 "show cli level": "admin\n", "show servers state app": state(), "set server app/canary weight 50%": "\n",
                  "set server app/canary weight 100": "\n"})
     outcome = run(base_args(socket.path, weight=50))
     assert outcome.kind == "fail"
@@ -214,13 +222,25 @@ def test_a_server_gone_in_the_window_is_named_and_the_weight_restored(lb, clock)
 
 
 def test_a_weight_that_cannot_be_restored_is_named(lb, clock):
-    socket = lb({"show stat": growing(20, (50, 0), (100, 0)), "show cli level": "admin\n",
+    socket = lb({"show stat": growing(20, (50, 0), (100, 0)), "show cli level": "admin\n", "show servers state app": state(),
                  "set server app/canary weight 10%": "\n"})
     outcome = run(base_args(socket.path, weight=10))
     assert outcome.kind == "fail"
     assert outcome.result["msg"].startswith("the weight of app/canary on %s (" % socket.path)
     assert "set it back by hand" in outcome.result["msg"]
     assert outcome.result["changed"] is True
+
+
+def test_a_weight_that_would_be_0_is_refused_before_anything_changes(lb, clock):
+    socket = lb({"show stat": growing(20, (50, 0), (100, 0)), "show cli level": "admin\n",
+                 "show servers state app": state(canary_weight=1)})
+    outcome = run(base_args(socket.path, weight=50))
+    assert outcome.kind == "fail"
+    assert outcome.result["msg"] == (
+        "weight: 50%% of the configured weight 1 of app/canary on load balancer %s is 0, so HAProxy would send it "
+        "nothing; give the servers a larger weight in HAProxy's configuration (weight 100) or leave weight out. "
+        "Nothing was changed." % socket.path)
+    assert not [cmd for cmd in socket.received if cmd.startswith("set ")]
 
 
 def test_weight_needs_level_admin_before_anything_changes(lb, clock):
