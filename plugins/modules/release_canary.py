@@ -379,11 +379,11 @@ def validate(params):
     if params["weight"] is not None and not 1 <= params["weight"] <= 100:
         return "weight must be a percent between 1 and 100, got %d" % params["weight"]
     if params["check_url"] is not None:
-        parts = urlsplit(params["check_url"])
         try:
+            parts = urlsplit(params["check_url"])
             parts.port
-        except ValueError:
-            return "check_url: %r has an invalid port" % params["check_url"]
+        except ValueError as exc:
+            return "check_url: %r is not a valid URL (%s)" % (params["check_url"], exc)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return "check_url: %r must be an http:// or https:// URL with a host" % params["check_url"]
         if any(ord(char) < 33 for char in params["check_url"]):
