@@ -37,6 +37,9 @@ description:
     server that served fewer than 1024 requests in the window still has older responses in that average."
   - The task fails (with RV(reason) as its message and every figure in its result) when the verdict is V(fail), or
     V(inconclusive) with O(inconclusive=fail).
+  - "It reports C(changed=false): a weight it sets (O(weight)) is put back before it returns, so a second run finds
+    and leaves the same state. Only when putting a weight back fails does the task fail with C(changed=true),
+    naming the servers left at the canary weight."
 author:
   - baton.docker maintainers (@baton-docker)
 extends_documentation_fragment:
