@@ -48,6 +48,21 @@ HAPROXY_COMMON_ARGS = dict(
     socket_timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT),
 )
 
+# One entry of a ``load_balancers`` list (baton.docker.rollout, baton.docker.release_canary): a runtime API endpoint
+# as HAProxyRuntime takes it (``socket``, ``timeout``, ``tls``), the backend there and whether it may be absent.
+LOAD_BALANCER_OPTIONS = dict(
+    socket=dict(type="str", required=True),
+    backend=dict(type="str"),
+    timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT),
+    optional=dict(type="bool", default=False),
+    tls=dict(type="dict", options=dict(
+        ca_file=dict(type="path", required=True),
+        cert_file=dict(type="path"),
+        key_file=dict(type="path", no_log=False),
+        server_name=dict(type="str"),
+    )),
+)
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _MAX_ANSWER = 64 * 1024 * 1024
 
@@ -417,15 +432,18 @@ class HAProxyRuntime(object):
             raise HAProxyError("state must be one of %s, got %r" % (", ".join(ADMIN_STATES), state))
         self._write("set server %s/%s state %s" % (check_name("backend", backend), check_name("server", server), state))
 
-    def set_weight(self, backend, server, weight):
-        """``set server B/S weight N`` (N in 0-256)."""
+    def set_weight(self, backend, server, weight, percent=False):
+        """``set server B/S weight N`` (N in 0-256); with ``percent``, ``N%`` of the server's configured weight
+        (N in 0-100)."""
         try:
             weight = int(weight)
         except (TypeError, ValueError):
             raise HAProxyError("weight must be an integer between 0 and 256, got %r" % (weight,))
-        if not 0 <= weight <= 256:
-            raise HAProxyError("weight must be between 0 and 256, got %d" % weight)
-        self._write("set server %s/%s weight %d" % (check_name("backend", backend), check_name("server", server), weight))
+        top = 100 if percent else 256
+        if not 0 <= weight <= top:
+            raise HAProxyError("weight must be between 0 and %d%s, got %d" % (top, "%" if percent else "", weight))
+        self._write("set server %s/%s weight %d%s" % (check_name("backend", backend), check_name("server", server), weight,
+                                                      "%" if percent else ""))
 
     # -- waits -------------------------------------------------------------
 

@@ -331,6 +331,7 @@ lock_waited:
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import (  # noqa: E402
     PULL_ARGS,
 )
+from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import LOAD_BALANCER_OPTIONS  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._module import run_module  # noqa: E402
 from ansible_collections.baton.docker.plugins.module_utils._rollout_engine import Rollout  # noqa: E402
 
@@ -351,18 +352,7 @@ def argument_spec():
             secret_env=dict(type="dict", default={}, no_log=True),
         )),
         backend=dict(type="str"),
-        load_balancers=dict(type="list", elements="dict", default=[], options=dict(
-            socket=dict(type="str", required=True),
-            backend=dict(type="str"),
-            timeout=dict(type="float", default=5.0),
-            optional=dict(type="bool", default=False),
-            tls=dict(type="dict", options=dict(
-                ca_file=dict(type="path", required=True),
-                cert_file=dict(type="path"),
-                key_file=dict(type="path", no_log=False),
-                server_name=dict(type="str"),
-            )),
-        )),
+        load_balancers=dict(type="list", elements="dict", default=[], options=LOAD_BALANCER_OPTIONS),
         prune_labels=dict(type="dict"),
         drain_timeout=dict(type="float", default=60),
         on_drain_timeout=dict(type="str", default="shutdown", choices=["shutdown", "abort"]),

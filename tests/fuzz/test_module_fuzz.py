@@ -20,7 +20,8 @@ import pytest
 
 from tests.support import fuzz
 from tests.support.eb_double import EbDouble
-from tests.support.haproxy import HAProxyProcess, render_config
+from bench.loadgen import LoadGenerator
+from tests.support.haproxy import HAProxyProcess, HTTPBackend, render_config
 from tests.support.moto import MotoServer, TEST_AWS_ENV
 from tests.support.net import free_port
 
@@ -29,7 +30,7 @@ COUNTS = os.path.join(ROOT, "build", "fuzz", "counts.json")
 CASES = int(os.environ.get("BATON_FUZZ_CASES", "2000"))
 MODULES = ["container_info", "container_run", "container_swap", "data_volume", "eb_deploy", "eb_dockerrun",
            "ecr_tag_exists", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
-           "registry_login", "release_record", "rollout", "stack_cron"]
+           "registry_login", "release_canary", "release_record", "rollout", "stack_cron"]
 IMAGE = "baton-demo/app:v1"
 DOCKER_HOST = "unix:///var/run/docker.sock"
 PREFIX = "bfz-%s-" % uuid.uuid4().hex[:8]
@@ -59,8 +60,14 @@ def world(tmp_path_factory):
     case = base / "case"
     case.mkdir()
     sock = str(base / "haproxy.sock")
+    # Backend "canary" (servers c1 and c2, two HTTP servers of this process) behind its own frontend: the traffic
+    # that release_canary observes is sent there while it is fuzzed (see traffic()).
+    servers = [HTTPBackend(name).start() for name in ("c1", "c2")]
+    canary_port = free_port()
+    canary = "\n".join(["frontend fe_canary", "    bind 127.0.0.1:%d" % canary_port, "    default_backend canary", "",
+                        "backend canary"] + ["    server %s 127.0.0.1:%d" % (s.name, s.port) for s in servers])
     config = render_config(free_port(), [{"name": "a", "port": free_port(), "check": False},
-                                         {"name": "b", "port": free_port(), "check": False}], sock)
+                                         {"name": "b", "port": free_port(), "check": False}], sock, extra=canary)
     haproxy = HAProxyProcess(str(base / "haproxy"), config).start()
     moto = MotoServer(str(base)).start()
     try:
@@ -73,12 +80,15 @@ def world(tmp_path_factory):
         beanstalk.create_environment(ApplicationName=name, EnvironmentName=name + "-env")
         double = EbDouble(moto.url).start()
         try:
-            yield dict(static=str(static), case=str(case), socket=sock, aws=double.url)
+            yield dict(static=str(static), case=str(case), socket=sock, aws=double.url,
+                       canary_url="http://127.0.0.1:%d/" % canary_port)
         finally:
             double.stop()
     finally:
         moto.stop()
         haproxy.stop()
+        for server in servers:
+            server.stop()
 
 
 def baseline(module, world):
@@ -109,6 +119,10 @@ def baseline(module, world):
                               tag="v1", push=False, labels={"baton.fuzz": PREFIX}, test_command=["true"]),
         "registry_login": dict(registry="127.0.0.1:%d" % free_port(), username="fuzz", password="fuzz-not-a-secret",
                                config_path=os.path.join(case, "config.json")),
+        # Traffic goes to backend canary while it is fuzzed (traffic()): a short window sees enough of it to pass.
+        "release_canary": dict(load_balancers=[dict(socket=world["socket"], timeout=2.0)], backend="canary",
+                               canary_servers=["c1"], seconds=0.05, max_seconds=0.5, poll_interval=0.02,
+                               min_requests=5, inconclusive="pass"),
         "release_record": dict(path=os.path.join(case, "release.json"), app=name,
                                release=dict(version="1", image=IMAGE, image_id="sha256:" + "0" * 64),
                                slots=[dict(name="a", container=name)], history_size=3),
@@ -133,6 +147,27 @@ def _case_text(module, seed, number, args, mutations):
         module, seed, number, "; ".join(mutation[0] for mutation in mutations), shown)
 
 
+class traffic:
+    """Paced requests to the world's backend canary while release_canary is fuzzed (it judges real traffic); bounded
+    in time and count. Nothing for the other modules."""
+
+    def __init__(self, module, world):
+        self.load = None
+        if module == "release_canary":
+            self.load = LoadGenerator(world["canary_url"], connections=2, period=0.01, max_seconds=1200,
+                                      max_requests=300000)
+
+    def __enter__(self):
+        if self.load:
+            self.load.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.load:
+            self.load.stop()
+        return False
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_fuzz_module(module, world):
     plugin = importlib.import_module("ansible_collections.baton.docker.plugins.modules." + module)
@@ -145,7 +180,7 @@ def test_fuzz_module(module, world):
                   unnamed_by_source={})
     crashes, core_crashes, unnamed, value_only, changes, unrefused = [], [], [], [], {}, []
     started = time.monotonic()
-    with fuzz.Sandbox(world["case"], DOCKER_HOST, TEST_AWS_ENV) as sandbox:
+    with traffic(module, world), fuzz.Sandbox(world["case"], DOCKER_HOST, TEST_AWS_ENV) as sandbox:
         kind, detail = sandbox.run(main, base)
         assert kind in ("accepted", "would-change"), "baseline of %s: %s %s" % (module, kind, detail)
         counts["baseline"] = "%s: %s" % (kind, detail if kind == "would-change" else "exit_json")

@@ -321,12 +321,13 @@ class Sandbox:
         for name in ("rename", "replace", "symlink", "link"):
             path_guard(name, 2)
 
-        def no_process(what):
+        def no_process(what, skip=0):
             def refused(*a, **kw):
-                sandbox.effect("%s %r" % (what, a[:1]))
+                sandbox.effect("%s %r" % (what, a[skip:skip + 1]))
             return refused
 
-        self._set(subprocess.Popen, "__init__", no_process("subprocess"))
+        # Popen.__init__ gets the half-made Popen first, whose repr fails: the command is shown.
+        self._set(subprocess.Popen, "__init__", no_process("subprocess", skip=1))
         for name in ("system", "popen", "fork", "posix_spawn", "posix_spawnp", "execv", "execve", "execvp"):
             if hasattr(os, name):
                 self._set(os, name, no_process("os.%s" % name))

@@ -51,7 +51,7 @@ class HTTPBackend:
     GET /health -> 200, or 503 while ``healthy`` is False.
     GET /hold   -> waits until ``release()`` is called (at most ``hold_limit`` seconds), then 200.
     GET /slow   -> waits ``slow_seconds``, then 200.
-    GET anything else -> 200 with the body "<name>\\n".
+    GET anything else -> 200 with the body "<name>\\n"; 500 for every ``fail_every``-th of them when it is set.
     ``requests`` counts the non-health requests served.
     """
 
@@ -61,6 +61,7 @@ class HTTPBackend:
         self.slow_seconds = slow_seconds
         self.hold_limit = hold_limit
         self.requests = 0
+        self.fail_every = 0
         self.held = 0
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -85,6 +86,9 @@ class HTTPBackend:
                     return self._reply(code, "%s %s\n" % (backend.name, "ok" if code == 200 else "unhealthy"))
                 with backend._lock:
                     backend.requests += 1
+                    number = backend.requests
+                if backend.fail_every and number % backend.fail_every == 0:
+                    return self._reply(500, "%s failed\n" % backend.name)
                 if self.path.startswith("/hold"):
                     with backend._lock:
                         backend.held += 1
