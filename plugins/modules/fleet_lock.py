@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: fleet_lock
 short_description: Hold the release lock of a fleet release across controllers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A fleet release (one playbook run over many hosts) holds one lock per application and destination so that two
     controllers never release the same application to the same hosts at once. The lock is a small JSON file,

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release_audit
 short_description: Keep the audit log of fleet releases on the lock host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Appends one JSON line per record to C(<path>/<name>.audit.jsonl) on the lock host (the host holding the
     M(baton.docker.fleet_lock) lock; reach it with C(delegate_to) and C(run_once)), and reads the latest records back.
