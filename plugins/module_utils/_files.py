@@ -29,7 +29,7 @@ def atomic_write(path, data, mode=0o644, dir_mode=0o755, exclusive=False):
     one succeeds, and a reader never sees an empty or partial file."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
+        os.makedirs(directory, dir_mode, exist_ok=True)  # another process may create it meanwhile
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))

@@ -131,7 +131,7 @@ def guarded(directory, name):
     directory (mode 0700) when it is missing."""
     try:
         if not os.path.isdir(directory):
-            os.makedirs(directory, DIR_MODE)
+            os.makedirs(directory, DIR_MODE, exist_ok=True)  # a racing run may create it too
         fd = os.open(guard_file(directory, name), os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError as exc:
         raise FleetLockError("cannot use the lock directory %s: %s" % (directory, exc.strerror or exc))

@@ -47,7 +47,8 @@ def record_line(record, now=None):
     if not isinstance(release_id, str) or not release_id.strip():
         raise AuditError("record must hold a release_id string, got %r" % (release_id,))
     stored = dict(record)
-    stored.setdefault("recorded_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if now is None else now)))
+    stored.setdefault("recorded_at", time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                   time.gmtime(time.time() if now is None else now)))
     try:
         text = json.dumps(stored, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -146,7 +147,7 @@ def append_record(path, line, record):
     directory = os.path.dirname(path)
     try:
         if not os.path.isdir(directory):
-            os.makedirs(directory, DIR_MODE)
+            os.makedirs(directory, DIR_MODE, exist_ok=True)  # a racing run may create it too
         created = not os.path.exists(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     except OSError as exc:
