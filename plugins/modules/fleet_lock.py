@@ -119,7 +119,7 @@ lock:
   description:
     - The lock held after the task (or that would be held, in check mode); V(null) when there is none.
     - When the task fails because another release holds the lock, that release's lock.
-    - A lock file that is not valid JSON is returned as C({unreadable: <why>}).
+    - A lock file that is not a JSON object is returned as a dictionary whose only key, C(unreadable), says why.
   returned: always
   type: dict
   contains:
