@@ -57,7 +57,6 @@ options:
       - The record is written to a file and shown in the task result. Put no secret values in it, only the names
         (keys) of the secrets a release used. A record of more than 1 MiB as JSON is refused.
     type: dict
-    no_log: false
   last:
     description: With O(state=query), how many of the latest records to return.
     type: int

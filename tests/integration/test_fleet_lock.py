@@ -116,37 +116,38 @@ def test_acquire_is_reentrant_for_the_same_release_and_checked_first(tmp_path):
     assert read_lock(directory) == held
 
 
+def fleet_lock(directory, check=False, diff=False, **args):
+    """Run baton.docker.fleet_lock on lock ``NAME`` in ``directory``; return its result."""
+    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, **args), check=check,
+                              diff=diff)
+    return result
+
+
 def test_release_of_another_release_is_refused_and_break_removes_it(tmp_path):
     directory = str(tmp_path / "fleet")
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, release_id="r-bob",
-                                                             holder="bob@ci", message="hotfix"))
+    result = fleet_lock(directory, release_id="r-bob", holder="bob@ci", message="hotfix")
     assert result["changed"] is True
     held = read_lock(directory)
     for check in (True, False):
-        result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="released",
-                                                                 release_id="r-alice"), check=check)
+        result = fleet_lock(directory, check=check, state="released", release_id="r-alice")
         assert result["failed"] and "not by release r-alice" in result["msg"]
         assert "held by bob@ci" in result["msg"] and read_lock(directory) == held
 
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="query"))
+    result = fleet_lock(directory, state="query")
     assert result["changed"] is False and result["lock"] == held
 
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="broken"),
-                              check=True)
+    result = fleet_lock(directory, check=True, state="broken")
     assert result["changed"] is True and result["broken"] == held and read_lock(directory) == held
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="broken"),
-                              diff=True)
+    result = fleet_lock(directory, diff=True, state="broken")
     assert result["changed"] is True and result["broken"] == held and result["lock"] is None
     assert result["diff"] == {"before": {"lock": held}, "after": {"lock": None}}
     assert read_lock(directory) is None
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="broken"))
+    result = fleet_lock(directory, state="broken")
     assert result["changed"] is False and result["broken"] is None
 
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, release_id="r-alice",
-                                                             holder="alice@laptop"))
+    result = fleet_lock(directory, release_id="r-alice", holder="alice@laptop")
     assert result["changed"] is True and read_lock(directory)["release_id"] == "r-alice"
-    result, _run = run_module("baton.docker.fleet_lock", dict(path=directory, name=NAME, state="released",
-                                                             release_id="r-alice"))
+    result = fleet_lock(directory, state="released", release_id="r-alice")
     assert result["changed"] is True and read_lock(directory) is None
 
 

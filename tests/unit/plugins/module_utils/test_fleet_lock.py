@@ -216,7 +216,7 @@ def test_processes_racing_for_the_lock_exactly_one_wins(tmp_path, round_):
     for process in processes:
         process.start()
     start.set()
-    outcomes = dict(queue.get(timeout=30) for _ in processes)
+    outcomes = dict(queue.get(timeout=30) for _process in processes)
     for process in processes:
         process.join(30)
     winners = [release_id for release_id, outcome in outcomes.items() if outcome == "won"]
@@ -245,12 +245,12 @@ def test_exclusive_create_without_the_guard_one_wins_and_readers_never_see_a_par
         process.start()
     start.set()
     seen = set()
-    for _ in range(2000):
+    for _look in range(2000):
         lock = fl.read_lock(path)
         seen.add("none" if lock is None else "unreadable" if "unreadable" in lock else "whole")
         if "whole" in seen:
             break
-    outcomes = dict(queue.get(timeout=30) for _ in processes)
+    outcomes = dict(queue.get(timeout=30) for _process in processes)
     for process in processes:
         process.join(30)
     assert sorted(outcomes.values()) == [False, False, False, True]
