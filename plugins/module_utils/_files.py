@@ -19,13 +19,17 @@ import time
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 
 
-def atomic_write(path, data, mode=0o644, dir_mode=0o755):
+def atomic_write(path, data, mode=0o644, dir_mode=0o755, exclusive=False):
     """Replace ``path`` with ``data`` (str or bytes) so that a reader sees the old or the new content, never a
     part: a temporary file in the same directory, flushed to disk, then renamed over ``path``. Missing parent
-    directories are created with ``dir_mode``. Raises OSError/IOError; the temporary file never stays behind."""
+    directories are created with ``dir_mode``. Raises OSError/IOError; the temporary file never stays behind.
+
+    With ``exclusive`` the file is only created, never replaced: the complete temporary file is hard-linked to
+    ``path``, which fails with FileExistsError when ``path`` exists. Of two processes creating the same path, exactly
+    one succeeds, and a reader never sees an empty or partial file."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
+        os.makedirs(directory, dir_mode, exist_ok=True)  # another process may create it meanwhile
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
@@ -35,7 +39,11 @@ def atomic_write(path, data, mode=0o644, dir_mode=0o755):
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.rename(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.rename(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

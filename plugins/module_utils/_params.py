@@ -41,6 +41,8 @@ NS_PER_SECOND = 1000000000
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A name that becomes a file name in a state directory: no separator, no dot file, no "." or "..".
+_STATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class ParamError(BatonError, ValueError):
@@ -55,6 +57,14 @@ def check_slot_name(name):
         raise ParamError("name: %r ends with %s, which is reserved for the container kept aside "
                          "during a swap" % (name, PREVIOUS_SUFFIX))
     return name
+
+
+def state_name_error(option, value):
+    """An error message naming ``option`` when ``value`` cannot name a file of a state directory, else None."""
+    if isinstance(value, str) and _STATE_NAME.fullmatch(value):
+        return None
+    return ("%s: %r is not a valid name (1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit)"
+            % (option, value))
 
 
 def _port_number(value, spec, what):

@@ -29,8 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 COUNTS = os.path.join(ROOT, "build", "fuzz", "counts.json")
 CASES = int(os.environ.get("BATON_FUZZ_CASES", "2000"))
 MODULES = ["container_info", "container_run", "container_swap", "data_volume", "eb_deploy", "eb_dockerrun",
-           "ecr_tag_exists", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
-           "registry_login", "release_canary", "release_record", "rollout", "stack_cron"]
+           "ecr_tag_exists", "fleet_lock", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
+           "registry_login", "release_audit", "release_canary", "release_record", "rollout", "stack_cron"]
 IMAGE = "baton-demo/app:v1"
 DOCKER_HOST = "unix:///var/run/docker.sock"
 PREFIX = "bfz-%s-" % uuid.uuid4().hex[:8]
@@ -43,6 +43,8 @@ NAMES = {
     "container_run": {("name",): SLOT_NAME},
     "container_swap": {("name",): SLOT_NAME},
     "rollout": {("app",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
+    "fleet_lock": {("name",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
+    "release_audit": {("name",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
     "stack_cron": {("stack",): r"(?!\.\.?$)[^/]+"},
 }
 
@@ -111,6 +113,8 @@ def baseline(module, world):
                              ports=[dict(container_port=8080, host_port=80)],
                              volumes=[dict(host_path="/var/app", container_path="/data")], mode="0600"),
         "ecr_tag_exists": dict(repository=name, tag="v1", **aws),
+        "fleet_lock": dict(path=os.path.join(case, "fleet"), name=name, release_id="r1", holder="fuzz@localhost",
+                           version="v1", digest="sha256:" + "0" * 64, message="fuzz", wait=0.5, poll_interval=0.1),
         "haproxy_backend": dict(backend="app", server="a", state="drain", socket=world["socket"], wait=False,
                                 socket_timeout=2.0),
         "haproxy_server_state": dict(path=os.path.join(case, "state"), socket=world["socket"], socket_timeout=2.0),
@@ -123,6 +127,8 @@ def baseline(module, world):
         "release_canary": dict(load_balancers=[dict(socket=world["socket"], timeout=2.0)], backend="canary",
                                canary_servers=["c1"], seconds=0.05, max_seconds=0.5, poll_interval=0.02,
                                min_requests=5, inconclusive="pass"),
+        "release_audit": dict(path=os.path.join(case, "fleet"), name=name,
+                              record=dict(release_id="r1", outcome="started", hosts=["a", "b"], version="v1")),
         "release_record": dict(path=os.path.join(case, "release.json"), app=name,
                                release=dict(version="1", image=IMAGE, image_id="sha256:" + "0" * 64),
                                slots=[dict(name="a", container=name)], history_size=3),

@@ -27,6 +27,18 @@ def test_atomic_write_creates_parents_sets_mode_and_leaves_no_temporary(tmp_path
     assert os.listdir(str(path.parent)) == ["state.json"]
 
 
+def test_atomic_write_exclusive_creates_and_never_replaces(tmp_path):
+    path = tmp_path / "d" / "lock"
+    atomic_write(str(path), "first\n", mode=0o600, dir_mode=0o700, exclusive=True)
+    assert path.read_text() == "first\n"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    with pytest.raises(FileExistsError):
+        atomic_write(str(path), "second\n", exclusive=True)
+    assert path.read_text() == "first\n"
+    assert os.listdir(str(path.parent)) == ["lock"]
+
+
 def test_atomic_write_that_fails_leaves_no_temporary(tmp_path):
     path = tmp_path / "state"
     path.mkdir()
