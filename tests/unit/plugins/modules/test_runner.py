@@ -15,7 +15,7 @@ from tests.support.module_harness import call_main
 
 MODULES = ["container_info", "container_run", "container_swap", "data_volume", "eb_deploy", "eb_dockerrun",
            "ecr_tag_exists", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
-           "registry_login", "release_record", "rollout", "stack_cron"]
+           "registry_login", "release_cleanup", "release_record", "rollout", "stack_cron"]
 
 
 def plugin(name):
