@@ -20,8 +20,10 @@ description:
     image any container uses, running or stopped.
   - Only images of the application are considered - images that carry a tag or digest of a repository one of the
     record's releases names, or whose ID a release of the record names. Every other image on the host is left alone.
-  - An image is removed by its ID, never forced. When an image to remove also carries a tag or digest of another
-    repository, only the application's tags and digests are removed and the image stays for the other repository.
+  - An image is removed by its ID, never forced (an image carrying tags of several of the application's
+    repositories loses them one by one, the last one taking the image). When an image to remove also carries a tag
+    or digest of another repository, only the application's tags and digests are removed and the image stays for
+    the other repository.
     An image an older release shares with a kept release (the same image ID, or one of its tags) is kept, with all
     its tags.
   - The images are removed before the record is written, so that a run stopped half way leaves a record that still
@@ -171,6 +173,7 @@ from ansible_collections.baton.docker.plugins.module_utils._cleanup_plan import 
     CleanupPlanError,
     images_after,
     plan_cleanup,
+    reference_repository,
 )
 from ansible_collections.baton.docker.plugins.module_utils._containers import images_in_use
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient
@@ -260,6 +263,7 @@ class ReleaseCleanup(ModuleRunner):
     def apply(self, record, images, plan):
         result = self.result
         removed, kept = [], list(plan["keep"])
+        result.update(removed=removed, kept=kept)  # what a failure half way reports
         for item in plan["remove"]:
             if not self.module.check_mode:
                 try:
@@ -270,7 +274,7 @@ class ReleaseCleanup(ModuleRunner):
                                      reason="the engine refused its removal: %s" % exc))
                     continue
             removed.append(item)
-        result.update(removed=removed, kept=kept, record_pruned=plan["record_pruned"])
+        result["record_pruned"] = plan["record_pruned"]
         if plan["record_pruned"] and not self.module.check_mode:
             write_record(self.path, plan["record"])
         result["history"] = _versions(plan["record"])
@@ -291,12 +295,18 @@ class ReleaseCleanup(ModuleRunner):
         return result
 
     def remove(self, item):
-        """Remove one image of the plan: by ID, or only the application's references (untag)."""
-        if item["action"] == "delete":
+        """Remove one image of the plan: by ID, or only the application's references (untag).
+
+        The engine refuses to remove by ID an image that carries references of several repositories (unless forced):
+        an image of several of the application's repositories loses its references one by one, the last one taking
+        the image with it."""
+        if item["action"] == "delete" and len(set(reference_repository(ref) for ref in item["tags"])) <= 1:
             remove_image(self.client, item["id"])
             return
         for ref in item["tags"]:
             remove_image(self.client, ref)
+        if item["action"] == "delete":
+            remove_image(self.client, item["id"])  # already gone, unless no reference was left to take it
 
 
 def validate(params):

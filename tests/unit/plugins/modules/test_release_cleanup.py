@@ -37,16 +37,21 @@ class FakeAPI:
 
     def remove_image(self, ref, force=False, noprune=False):
         assert force is False
-        if ref in self.refuse:
+        repositories = set(tag.rsplit(":", 1)[0] for tag in self.images_by_id.get(ref, []))
+        if ref in self.refuse or len(repositories) > 1:  # as the engine refuses an image of several repositories
             response = type("Response", (), {"status_code": 409, "reason": "Conflict", "url": ref})()
             raise _docker_client.docker_errors.APIError(
                 "409", response=response, explanation="conflict: unable to delete %s (cannot be forced)" % ref)
+        if ref not in self.images_by_id and not any(ref in tags for tags in self.images_by_id.values()):
+            raise _docker_client.docker_errors.NotFound("no such image: %s" % ref)
         if ref in self.images_by_id:
             del self.images_by_id[ref]
         else:
-            for tags in self.images_by_id.values():
+            for image_id, tags in list(self.images_by_id.items()):
                 if ref in tags:
                     tags.remove(ref)
+                    if not tags:  # the last reference takes the image with it
+                        del self.images_by_id[image_id]
         self.removed.append(ref)
 
 
@@ -122,3 +127,18 @@ def test_a_record_that_cannot_be_planned_from_names_the_file(tmp_path, monkeypat
     outcome = run_main(monkeypatch, FakeAPI({}), state_dir=str(tmp_path))
     assert outcome.kind == "fail"
     assert str(tmp_path / "shop.json") in outcome.result["msg"] and fragment in outcome.result["msg"]
+
+
+def test_an_image_of_two_of_the_app_s_repositories_loses_its_references_one_by_one(tmp_path, monkeypatch):
+    moved = "registry2.example.com/shop/web"
+    history = [{"version": "v%d" % n, "image": "%s:v%d" % (moved if n > 1 else REPO, n), "image_id": "sha256:%d" % n}
+               for n in (3, 2, 1)]
+    (tmp_path / "shop.json").write_text(json.dumps({"current": history[0], "previous": history[1],
+                                                    "history": history}))
+    api = FakeAPI({"sha256:1": ["%s:v1" % REPO, "%s:v1" % moved], "sha256:2": ["%s:v2" % moved],
+                   "sha256:3": ["%s:v3" % moved]})
+    outcome = run_main(monkeypatch, api, state_dir=str(tmp_path), keep_releases=1)
+    assert outcome.kind == "exit", outcome.result
+    assert [(item["id"], item["action"]) for item in outcome.result["removed"]] == [("sha256:1", "delete")]
+    assert "sha256:1" not in api.images_by_id
+    assert api.removed == ["%s:v1" % REPO, "%s:v1" % moved]
