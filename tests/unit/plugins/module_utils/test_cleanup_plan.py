@@ -152,11 +152,10 @@ def test_unrelated_images_are_never_considered():
 
 
 def test_images_of_the_repository_the_record_does_not_name_are_removed():
-    # A release older than the record's history, and a dangling image of an old release the record names.
-    images = FIVE_IMAGES + [image(0, tags=["%s:v0" % REPO]), image(1, tags=[], image_id="sha256:1")]
-    plan = plan_cleanup(FIVE, 3, images[:5] + images[5:6])
-    assert [(i["id"], i["version"]) for i in plan["remove"]] == [("sha256:1", "v1"), ("sha256:2", "v2"),
-                                                                  ("sha256:0", None)]
+    # A release older than the record's history, then a dangling image of an old release the record names.
+    plan = plan_cleanup(FIVE, 3, FIVE_IMAGES + [image(0, tags=["%s:v0" % REPO])])
+    removed = [(i["id"], i["version"]) for i in plan["remove"]]
+    assert removed == [("sha256:1", "v1"), ("sha256:2", "v2"), ("sha256:0", None)]
     dangling = plan_cleanup(FIVE, 3, [image(1, tags=[]), image(5)])
     assert dangling["remove"] == [{"id": "sha256:1", "tags": [], "version": "v1", "action": "delete"}]
 
