@@ -144,7 +144,8 @@ def plan_cleanup(record, keep_releases, images, used_by=None):
 
     Returns a dict:
       remove: [{id, tags (the references removed), version, action}] in the order of ``images``; ``action`` is
-        ``delete`` (remove the image by its ID) or ``untag`` (remove only the app's references; the image carries
+        ``delete`` (the image goes: removed by its ID, or reference by reference when it carries references of
+        several of the app's repositories, which the engine refuses to remove by ID unforced) or ``untag`` (remove only the app's references; the image carries
         references of other repositories and stays);
       keep: [{id, tags, version, reason}] of the app's images that stay;
       record: the record after pruning; record_pruned: whether its history changed;

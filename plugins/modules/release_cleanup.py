@@ -60,8 +60,8 @@ options:
     default: /var/lib/baton
   keep_releases:
     description:
-      - How many of the newest releases of the record's history keep their images. The current and the previous
-        release are kept in any case. At least 1.
+      - How many of the newest releases of the record's history keep their images (a release deployed again, after
+        a revert, counts once). The current and the previous release are kept in any case. At least 1.
     type: int
     default: 3
 """
