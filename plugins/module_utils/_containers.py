@@ -272,3 +272,19 @@ def list_containers(client, labels=None, name=None, include_stopped=True):
         if labels_match(summary["labels"], labels):
             result.append(summary)
     return sorted(result, key=lambda item: item["name"])
+
+
+def images_in_use(client):
+    """{image ID: [container names]} of every container on the engine, running or not."""
+    rows = client.call("cannot list containers", client.api.containers, all=True)
+    used = {}
+    for row in expect_object_list(rows, "container list"):
+        if not isinstance(row.get("Id"), str):
+            raise DockerClientError("container list: an entry has no Id: %s" % shown(row))
+        image_id = row.get("ImageID")
+        if not isinstance(image_id, str) or not image_id:
+            raise DockerClientError("container list: container %s has no ImageID: %s" % (row["Id"][:12], shown(row)))
+        names = row.get("Names")
+        name = (names[0] if isinstance(names, list) and names and isinstance(names[0], str) else row["Id"][:12])
+        used.setdefault(image_id, []).append(name.lstrip("/"))
+    return used

@@ -2,14 +2,20 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Local images: whether one is present, its ID, and the image a container is to run from, pulled as the
-``pull`` option says."""
+"""Local images: whether one is present, its ID, the image a container is to run from, pulled as the ``pull``
+option says, the list of local images and their removal."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError, expect_object, shown
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+    DockerClientError,
+    docker_errors,
+    expect_object,
+    expect_object_list,
+    shown,
+)
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._params import ParamError
 
@@ -75,3 +81,47 @@ def ensure_image(client, image):
         client.pull_image(ref)
     except DockerClientError as exc:
         raise DockerClientError("image %s is not present and cannot be pulled: %s" % (image, exc))
+
+
+class ImageConflict(DockerClientError):
+    """The engine refused to remove an image (a container or a child image depends on it)."""
+
+
+def _strings(value, what):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DockerClientError("%s: expected a list of strings, got %s" % (what, shown(value)))
+    return list(value)
+
+
+def list_images(client):
+    """The host's images (intermediate layers left out): a list of {id, tags (repo:tag), digests (repo@sha256:...)}."""
+    rows = expect_object_list(client.call("cannot list images", client.api.images), "image list")
+    found = []
+    for row in rows:
+        image_id = row.get("Id")
+        if not isinstance(image_id, str) or not image_id:
+            raise DockerClientError("image list: an entry has no Id: %s" % shown(row))
+        found.append(dict(id=image_id, tags=_strings(row.get("RepoTags"), "image list: RepoTags of %s" % image_id),
+                          digests=_strings(row.get("RepoDigests"), "image list: RepoDigests of %s" % image_id)))
+    return found
+
+
+def remove_image(client, ref):
+    """Remove a local image by ID, or one of its references (``repo:tag``, ``repo@digest``: only that reference
+    goes when the image has others), never forced. Returns False when it was already gone; ImageConflict when the
+    engine refuses (a container or a child image depends on it)."""
+    try:
+        client.api.remove_image(ref, force=False)
+    except docker_errors.NotFound:
+        return False
+    except docker_errors.APIError as exc:
+        if exc.status_code == 409:
+            raise ImageConflict("cannot remove image %s: %s" % (ref, client.explain(exc)))
+        raise DockerClientError("cannot remove image %s: %s" % (ref, client.explain(exc)))
+    except DockerClientError:
+        raise
+    except Exception as exc:
+        raise DockerClientError("cannot remove image %s: %s" % (ref, client.explain(exc)))
+    return True

@@ -30,7 +30,8 @@ COUNTS = os.path.join(ROOT, "build", "fuzz", "counts.json")
 CASES = int(os.environ.get("BATON_FUZZ_CASES", "2000"))
 MODULES = ["container_info", "container_run", "container_swap", "data_volume", "eb_deploy", "eb_dockerrun",
            "ecr_tag_exists", "fleet_lock", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
-           "registry_login", "release_audit", "release_canary", "release_record", "rollout", "stack_cron"]
+           "registry_login", "release_audit", "release_canary", "release_cleanup", "release_record", "rollout",
+           "stack_cron"]
 IMAGE = "baton-demo/app:v1"
 DOCKER_HOST = "unix:///var/run/docker.sock"
 PREFIX = "bfz-%s-" % uuid.uuid4().hex[:8]
@@ -42,6 +43,7 @@ NAMES = {
     "container_info": {("name",): CONTAINER_NAME},
     "container_run": {("name",): SLOT_NAME},
     "container_swap": {("name",): SLOT_NAME},
+    "release_cleanup": {("app",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
     "rollout": {("app",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
     "fleet_lock": {("name",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
     "release_audit": {("name",): r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"},
@@ -61,6 +63,12 @@ def world(tmp_path_factory):
     (static / "bundle.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     case = base / "case"
     case.mkdir()
+    # The release record release_cleanup reads: four releases of a repository no image on the host has.
+    (static / "state").mkdir()
+    history = [dict(version="v%d" % n, image="%scleanup/app:v%d" % (PREFIX, n), image_id="sha256:%064d" % n)
+               for n in (4, 3, 2, 1)]
+    (static / "state" / (PREFIX + "release-cleanup.json")).write_text(json.dumps(dict(
+        app=PREFIX + "release-cleanup", current=history[0], previous=history[1], history=history, last_rollout=[])))
     sock = str(base / "haproxy.sock")
     # Backend "canary" (servers c1 and c2, two HTTP servers of this process) behind its own frontend: the traffic
     # that release_canary observes is sent there while it is fuzzed (see traffic()).
@@ -129,6 +137,7 @@ def baseline(module, world):
                                min_requests=5, inconclusive="pass"),
         "release_audit": dict(path=os.path.join(case, "fleet"), name=name,
                               record=dict(release_id="r1", outcome="started", hosts=["a", "b"], version="v1")),
+        "release_cleanup": dict(app=name, state_dir=os.path.join(static, "state"), keep_releases=3),
         "release_record": dict(path=os.path.join(case, "release.json"), app=name,
                                release=dict(version="1", image=IMAGE, image_id="sha256:" + "0" * 64),
                                slots=[dict(name="a", container=name)], history_size=3),

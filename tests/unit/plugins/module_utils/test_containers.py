@@ -7,10 +7,11 @@ import pytest
 from ansible_collections.baton.docker.plugins.module_utils._containers import (
     checked_container_attrs,
     container_summary,
+    images_in_use,
     is_running,
     labels_match,
 )
-from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClientError
+from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
 
 
 @pytest.mark.parametrize("attrs, running", [
@@ -62,3 +63,32 @@ def test_container_summary_of_a_container_without_mounts_or_labels():
                                  "State": {"Status": "created"}, "Config": {"Image": "app:v1", "Labels": None}})
     assert summary == dict(name="app", id="c" * 64, image="app:v1", image_id="sha256:1", status="created",
                            running=False, labels={}, created="t", mounts=[])
+
+
+class ContainersAPI:
+    def __init__(self, rows):
+        self.rows = rows
+        self.asked = []
+
+    def containers(self, all=False):
+        self.asked.append(all)
+        return self.rows
+
+
+def test_images_in_use_counts_containers_of_every_state():
+    api = ContainersAPI([{"Id": "a" * 64, "Names": ["/web"], "ImageID": "sha256:1", "State": "running"},
+                         {"Id": "b" * 64, "Names": ["/old"], "ImageID": "sha256:1", "State": "exited"},
+                         {"Id": "c" * 64, "Names": None, "ImageID": "sha256:2", "State": "created"}])
+    assert images_in_use(DockerClient(api=api)) == {"sha256:1": ["web", "old"], "sha256:2": ["c" * 12]}
+    assert api.asked == [True]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ({"Id": "a"}, "container list: expected a list of objects"),
+    ([{"Names": ["/web"], "ImageID": "sha256:1"}], "container list: an entry has no Id"),
+    ([{"Id": "a" * 64, "Names": ["/web"]}], "container list: container aaaaaaaaaaaa has no ImageID"),
+])
+def test_images_in_use_refuses_malformed_answers(rows, message):
+    with pytest.raises(DockerClientError) as info:
+        images_in_use(DockerClient(api=ContainersAPI(rows)))
+    assert message in str(info.value)

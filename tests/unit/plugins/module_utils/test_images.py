@@ -7,10 +7,13 @@ from docker import errors as docker_errors
 from ansible_collections.baton.docker.plugins.module_utils._docker_client import DockerClient, DockerClientError
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.baton.docker.plugins.module_utils._images import (
+    ImageConflict,
     ensure_image,
     image_for_run,
     image_id_of,
     image_present,
+    list_images,
+    remove_image,
 )
 
 REF = "registry.example.com/app:v2"
@@ -107,3 +110,64 @@ def test_ensure_image(local, pull_error, image, pulls, message):
             ensure_image(DockerClient(api=api), image)
         assert str(caught.value).startswith(message), str(caught.value)
     assert api.pulls == pulls
+
+
+class ListAPI:
+    """An engine answering the image list with ``rows`` and removals with ``error`` (or success)."""
+
+    def __init__(self, rows=None, error=None):
+        self.rows = rows
+        self.error = error
+        self.removed = []
+
+    def images(self):
+        return self.rows
+
+    def remove_image(self, ref, force=False, noprune=False):
+        self.removed.append((ref, force))
+        if self.error is not None:
+            raise self.error
+
+
+def api_error(status, text):
+    response = type("Response", (), {"status_code": status, "reason": text, "url": "/images"})()
+    return docker_errors.APIError(text, response=response, explanation=text)
+
+
+def test_list_images_reads_ids_tags_and_digests():
+    rows = [{"Id": "sha256:a", "RepoTags": ["app:v1"], "RepoDigests": ["app@sha256:" + "1" * 64]},
+            {"Id": "sha256:b", "RepoTags": None, "RepoDigests": None}]
+    assert list_images(DockerClient(api=ListAPI(rows))) == [
+        {"id": "sha256:a", "tags": ["app:v1"], "digests": ["app@sha256:" + "1" * 64]},
+        {"id": "sha256:b", "tags": [], "digests": []}]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ({"Id": "sha256:a"}, "image list: expected a list of objects"),
+    (["sha256:a"], "image list: expected a list of objects"),
+    ([{"RepoTags": []}], "image list: an entry has no Id"),
+    ([{"Id": "sha256:a", "RepoTags": "app:v1"}], "image list: RepoTags of sha256:a: expected a list of strings"),
+    ([{"Id": "sha256:a", "RepoDigests": [None]}], "image list: RepoDigests of sha256:a: expected a list of strings"),
+])
+def test_list_images_refuses_malformed_answers(rows, message):
+    with pytest.raises(DockerClientError) as info:
+        list_images(DockerClient(api=ListAPI(rows)))
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("error, outcome", [
+    (None, True),
+    (docker_errors.NotFound("no such image"), False),
+    (api_error(409, "conflict: image is being used by stopped container 1234"), ImageConflict),
+    (api_error(500, "driver failed"), DockerClientError),
+])
+def test_remove_image_is_never_forced_and_tells_a_conflict_apart(error, outcome):
+    api = ListAPI(error=error)
+    if isinstance(outcome, bool):
+        assert remove_image(DockerClient(api=api), "app:v1") is outcome
+    else:
+        with pytest.raises(outcome) as info:
+            remove_image(DockerClient(api=api), "app:v1")
+        assert str(info.value).startswith("cannot remove image app:v1: ")
+        assert outcome is ImageConflict or not isinstance(info.value, ImageConflict)
+    assert api.removed == [("app:v1", False)]

@@ -15,7 +15,8 @@ from tests.support.module_harness import call_main
 
 MODULES = ["container_info", "container_run", "container_swap", "data_volume", "eb_deploy", "eb_dockerrun",
            "ecr_tag_exists", "fleet_lock", "haproxy_backend", "haproxy_server_state", "image_pull", "image_release",
-           "registry_login", "release_audit", "release_canary", "release_record", "rollout", "stack_cron"]
+           "registry_login", "release_audit", "release_canary", "release_cleanup", "release_record", "rollout",
+           "stack_cron"]
 
 
 def plugin(name):
