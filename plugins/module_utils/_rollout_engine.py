@@ -339,7 +339,8 @@ class Rollout(object):
             pull = "missing"
         else:  # in check mode nothing was pulled: plan as the pull would go
             pull = self.params["pull"] if self.check_mode else "never"
-        params = dict(unit["params"], pull=pull)
+        # In check mode the swap looks a new image up in its registry: with the rollout's credentials.
+        params = dict(unit["params"], pull=pull, pull_auth=self.params["pull_auth"])
         swapper = ContainerSwap(UnitView(params, True, self.module._diff, self.warnings), self.client)
         try:
             planned = swapper.run()
