@@ -126,6 +126,11 @@ record:
               deployed_at: "2026-11-22T05:30:00Z"}
     previous: {version: v1.0.0, image: "registry.example.com/clay/mobile:v1.0.0", image_id: "sha256:bd6c...",
                deployed_at: "2026-11-20T10:02:11Z"}
+current:
+  description: Shortcut to RV(record.current), null when nothing was recorded yet.
+  returned: always
+  type: dict
+  sample: {version: v1.1.0, image: "registry.example.com/clay/mobile:v1.1.0", image_id: "sha256:4f2c..."}
 previous:
   description: Shortcut to RV(record.previous).
   returned: always
@@ -159,7 +164,7 @@ class Record(ModuleRunner):
                     raise ReleaseRecordError("no release record at %s: nothing was deployed here with it yet" % params["path"])
                 raise ReleaseRecordError("%s records no release before the current one (%s)"
                                          % (params["path"], (old.get("current") or {}).get("version")))
-            return dict(changed=False, record=old, previous=(old or {}).get("previous"))
+            return dict(changed=False, record=old, current=(old or {}).get("current"), previous=(old or {}).get("previous"))
 
         if not params["release"] or not params["app"]:
             # required_if lets an explicit null through.
@@ -169,7 +174,7 @@ class Record(ModuleRunner):
         record, changed = next_record(old, params["app"], release, params["slots"], params["history_size"])
         if changed and not module.check_mode:
             write_record(params["path"], record)
-        result = dict(changed=changed, record=record, previous=record.get("previous"))
+        result = dict(changed=changed, record=record, current=record.get("current"), previous=record.get("previous"))
         if module._diff:
             result["diff"] = dict(before=_releases(old), after=_releases(record))
         return result
