@@ -260,3 +260,28 @@ def test_number_checks_refuse(check, values, message):
 ])
 def test_number_checks_accept(check, values):
     check(values)
+
+
+@pytest.mark.parametrize("value, valid", [
+    ("shop-production", True),
+    ("a", True),
+    ("App_1.v2", True),
+    ("a" * 128, True),
+    ("a" * 129, False),
+    ("", False),
+    (".", False),
+    ("..", False),
+    (".hidden", False),
+    ("-dash", False),
+    ("a/b", False),
+    ("a b", False),
+    ("shop\n", False),
+    ("caf\u00e9", False),
+    (None, False),
+])
+def test_state_name_error(value, valid):
+    error = pr.state_name_error("name", value)
+    if valid:
+        assert error is None
+    else:
+        assert error.startswith("name: %r is not a valid name" % (value,))
