@@ -42,7 +42,10 @@ def test_initial_release_everywhere_and_served_by_both_load_balancers(fleet_lab)
         # the image came through the lab's registry: it carries the digest the registry serves for v1
         assert "%s/fleet/app@%s" % (fleet_lab.registry.address, digest) in image.attrs["RepoDigests"]
         for role in ("master", "backup"):
-            assert fleet_lab.container(name, role).labels[LABEL] == fleet_lab.app
+            container = fleet_lab.container(name, role)
+            assert container.labels[LABEL] == fleet_lab.app
+            # rollout_healthcheck: the image's own healthcheck is off in the lab
+            assert container.attrs["Config"]["Healthcheck"]["Test"] == ["NONE"]
     servers = {"%s_%s" % (name, role) for name in fleet_lab.names for role in ("master", "backup")}
     before = [fleet_lab.server_stats(index) for index in range(2)]
 

@@ -234,6 +234,8 @@ class FleetLab:
         fd = os.open(self.inventory, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             yaml.safe_dump(document, handle, sort_keys=False)
+        with open(self.inventory) as handle:
+            secrets.record_uses_in(handle.read())  # the registry password the hosts pull with
 
     # -- inventory --------------------------------------------------------------------------
     def connection_vars(self, name):
