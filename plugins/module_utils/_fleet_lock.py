@@ -61,9 +61,9 @@ def guard_file(directory, name):
     return os.path.join(directory, "." + name + ".lock.guard")
 
 
-def new_lock(release_id, holder, version=None, digest=None, message=None, since=None):
+def new_lock(release_id, holder, version=None, digest=None, note=None, since=None):
     """The lock a release writes."""
-    return dict(holder=holder, release_id=release_id, version=version, digest=digest, message=message,
+    return dict(holder=holder, release_id=release_id, version=version, digest=digest, note=note,
                 since=since or utc_now())
 
 
@@ -99,8 +99,8 @@ def describe(name, lock):
         text += " (%s)" % ", ".join(what)
     if lock.get("unreadable"):
         text += " (its file cannot be read: %s)" % lock["unreadable"]
-    if lock.get("message"):
-        text += ": %s" % lock["message"]
+    if lock.get("note"):
+        text += ": %s" % lock["note"]
     return text
 
 

@@ -18,7 +18,7 @@ description:
     C(delegate_to) and C(run_once).
   - With O(state=acquired) the lock is created for O(release_id) unless it exists. A lock already held by the same
     release changes nothing (the second job of one release). A lock held by another release is waited for up to
-    O(wait) seconds; then the task fails naming its holder, release, version, digest and message.
+    O(wait) seconds; then the task fails naming its holder, release, version, digest and note.
   - With O(state=released) the lock of O(release_id) is removed. The lock of another release is never removed
     (the task fails and leaves it in place); no lock changes nothing.
   - With O(state=broken) whatever lock is there is removed, for a run that died holding it.
@@ -65,7 +65,7 @@ options:
   digest:
     description: The image digest the release deploys, stored in the lock.
     type: str
-  message:
+  note:
     description: Why the release runs, stored in the lock and shown to whoever finds it held.
     type: str
   wait:
@@ -93,7 +93,7 @@ EXAMPLES = r"""
     holder: "{{ lookup('env', 'USER') }}@{{ lookup('pipe', 'hostname') }}"
     version: v2.4.0
     digest: "{{ pulled.digest }}"
-    message: weekly release
+    note: weekly release
     wait: 60
   delegate_to: "{{ groups['load_balancers'][0] }}"
   run_once: true
@@ -139,8 +139,8 @@ lock:
       description: The digest it deploys.
       type: str
       returned: when a lock is held
-    message:
-      description: Its message.
+    note:
+      description: Why it runs.
       type: str
       returned: when a lock is held
     since:
@@ -152,7 +152,7 @@ lock:
     release_id: shop-production-20261207-100000-bob
     version: v2
     digest: "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-    message: weekly release
+    note: weekly release
     since: "2026-12-07T10:00:00Z"
 waited:
   description: Seconds the task waited for another release to let the lock go.
@@ -183,7 +183,7 @@ class Lock(ModuleRunner):
             return dict(changed=False, lock=held)
         if state == "acquired":
             wanted = new_lock(params["release_id"], params["holder"], version=params["version"],
-                              digest=params["digest"], message=params["message"])
+                              digest=params["digest"], note=params["note"])
             changed, before, held, waited = lock.acquire(wanted, wait=params["wait"],
                                                          poll_interval=params["poll_interval"])
             result = dict(changed=changed, lock=held, waited=round(waited, 3))
@@ -212,7 +212,7 @@ def argument_spec():
         holder=dict(type="str"),
         version=dict(type="str"),
         digest=dict(type="str"),
-        message=dict(type="str"),
+        note=dict(type="str"),
         wait=dict(type="float", default=0),
         poll_interval=dict(type="float", default=1),
     )

@@ -122,7 +122,7 @@ def baseline(module, world):
                              volumes=[dict(host_path="/var/app", container_path="/data")], mode="0600"),
         "ecr_tag_exists": dict(repository=name, tag="v1", **aws),
         "fleet_lock": dict(path=os.path.join(case, "fleet"), name=name, release_id="r1", holder="fuzz@localhost",
-                           version="v1", digest="sha256:" + "0" * 64, message="fuzz", wait=0.5, poll_interval=0.1),
+                           version="v1", digest="sha256:" + "0" * 64, note="fuzz", wait=0.5, poll_interval=0.1),
         "haproxy_backend": dict(backend="app", server="a", state="drain", socket=world["socket"], wait=False,
                                 socket_timeout=2.0),
         "haproxy_server_state": dict(path=os.path.join(case, "state"), socket=world["socket"], socket_timeout=2.0),

@@ -34,7 +34,7 @@ def release_play(directory, release_id, holder, wait, hold_seconds=None):
     ``hold_seconds``,) record the end and let the lock go - or, without ``hold_seconds``, keep it."""
     tasks = [
         lock_task(directory, release_id=release_id, holder=holder, version="v-" + release_id,
-                  digest="sha256:" + "ab" * 32, message="release " + release_id, wait=wait, poll_interval=0.2),
+                  digest="sha256:" + "ab" * 32, note="release " + release_id, wait=wait, poll_interval=0.2),
         audit_task(directory, "record the start", dict(release_id=release_id, outcome="started", holder=holder)),
     ]
     if hold_seconds is not None:
@@ -125,7 +125,7 @@ def fleet_lock(directory, check=False, diff=False, **args):
 
 def test_release_of_another_release_is_refused_and_break_removes_it(tmp_path):
     directory = str(tmp_path / "fleet")
-    result = fleet_lock(directory, release_id="r-bob", holder="bob@ci", message="hotfix")
+    result = fleet_lock(directory, release_id="r-bob", holder="bob@ci", note="hotfix")
     assert result["changed"] is True
     held = read_lock(directory)
     for check in (True, False):

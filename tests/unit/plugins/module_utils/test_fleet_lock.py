@@ -10,9 +10,9 @@ import pytest
 from ansible_collections.baton.docker.plugins.module_utils import _fleet_lock as fl
 from ansible_collections.baton.docker.plugins.module_utils._files import atomic_write
 
-OURS = dict(holder="alice@laptop", release_id="r1", version="v1", digest=None, message=None,
+OURS = dict(holder="alice@laptop", release_id="r1", version="v1", digest=None, note=None,
             since="2026-12-07T09:00:00Z")
-THEIRS = dict(holder="bob@ci", release_id="r2", version="v2", digest="sha256:abc", message="hotfix",
+THEIRS = dict(holder="bob@ci", release_id="r2", version="v2", digest="sha256:abc", note="hotfix",
               since="2026-12-07T10:00:00Z")
 UNREADABLE = dict(unreadable="the release lock /x is not valid JSON")
 
@@ -68,7 +68,7 @@ def test_held_message_says_what_to_do():
 
 def test_new_lock_holds_the_release_and_a_utc_time():
     lock = fl.new_lock("r1", "alice@laptop", version="v1", since=None)
-    assert set(lock) == {"holder", "release_id", "version", "digest", "message", "since"}
+    assert set(lock) == {"holder", "release_id", "version", "digest", "note", "since"}
     assert lock["since"].endswith("Z") and lock["since"][10] == "T"
     assert fl.utc_now(0) == "1970-01-01T00:00:00Z"
 
@@ -230,7 +230,7 @@ def test_processes_racing_for_the_lock_exactly_one_wins(tmp_path, round_):
 
 def _create(path, release_id, start, queue):
     start.wait()
-    queue.put((release_id, fl.create_lock(path, dict(OURS, release_id=release_id, message="x" * 200000))))
+    queue.put((release_id, fl.create_lock(path, dict(OURS, release_id=release_id, note="x" * 200000))))
 
 
 def test_exclusive_create_without_the_guard_one_wins_and_readers_never_see_a_partial_lock(tmp_path):

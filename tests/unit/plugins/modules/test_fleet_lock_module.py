@@ -14,7 +14,7 @@ NAME = "shop-production"
 
 def lock_args(tmp_path, **args):
     base = dict(path=str(tmp_path / "fleet"), name=NAME, release_id="r1", holder="alice@laptop", version="v1",
-                digest="sha256:abc", message="weekly")
+                digest="sha256:abc", note="weekly")
     base.update(args)
     return base
 
@@ -34,7 +34,7 @@ def lock_args(tmp_path, **args):
     (dict(wait=86401.0), "wait must be a number of seconds"),
     (dict(poll_interval=0.0), "poll_interval must be a positive number of seconds"),
     (dict(path="relative/dir"), "path: 'relative/dir' is not an absolute path"),
-    (dict(message="a\x00b"), "message: cannot hold a NUL character"),
+    (dict(note="a\x00b"), "note: cannot hold a NUL character"),
 ])
 def test_fleet_lock_refuses_bad_input_before_anything_changes(tmp_path, args, message):
     outcome = call_main(fleet_lock.main, lock_args(tmp_path, **args))
@@ -53,8 +53,8 @@ def test_fleet_lock_check_apply_idempotent_release(tmp_path):
     applied = call_main(fleet_lock.main, dict(lock_args(tmp_path), _ansible_diff=True))
     assert applied.result["changed"] is True and applied.result["waited"] >= 0
     held = applied.result["lock"]
-    assert {k: held[k] for k in ("holder", "release_id", "version", "digest", "message")} == dict(
-        holder="alice@laptop", release_id="r1", version="v1", digest="sha256:abc", message="weekly")
+    assert {k: held[k] for k in ("holder", "release_id", "version", "digest", "note")} == dict(
+        holder="alice@laptop", release_id="r1", version="v1", digest="sha256:abc", note="weekly")
 
     again = call_main(fleet_lock.main, lock_args(tmp_path, holder="alice@ci-job-2"))
     assert again.result["changed"] is False and again.result["lock"] == held
@@ -70,7 +70,7 @@ def test_fleet_lock_check_apply_idempotent_release(tmp_path):
 
 
 def test_fleet_lock_held_by_another_release_fails_naming_it(tmp_path):
-    call_main(fleet_lock.main, lock_args(tmp_path, holder="bob@ci", release_id="r2", version="v2", message="hotfix"))
+    call_main(fleet_lock.main, lock_args(tmp_path, holder="bob@ci", release_id="r2", version="v2", note="hotfix"))
     for check in (False, True):
         outcome = call_main(fleet_lock.main, lock_args(tmp_path, _ansible_check_mode=check))
         assert outcome.kind == "fail"
