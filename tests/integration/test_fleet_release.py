@@ -14,14 +14,28 @@ from tests.support.fleet import REPOSITORY
 
 # Short canary observations for the tests; the load (4 connections per frontend) gives the canary's master a few
 # hundred requests in that time.
-FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": "50%"}
+FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": "100%"}
+# Environment variables the cases below give a release; a host running with one of them is not on the plain v1.
+MARKERS = ("FEATURE_X=", "APP_ERROR_PERCENT=", "APP_BROKEN=")
 RELEASE_TASK = "Roll the release out to this host"
+
+
+def on_plain_v1(lab):
+    for host in lab.names:
+        for role in ("master", "backup"):
+            container = lab.container(host, role)
+            if container is None or lab.slot_version(host, role) != "v1" or any(
+                    e.startswith(MARKERS) for e in container.attrs["Config"]["Env"] or []):
+                return False
+    return True
 
 
 @pytest.fixture
 def fleet(fleet_lab):
     lab = fleet_lab
-    lab.deploy_initial("v1")
+    if not on_plain_v1(lab):
+        lab.deploy_initial("v1")
+    lab.wait_all_up()
     yield lab
     # A case that fails leaves no lock behind for the next one.
     lab.run("playbooks/lock.yml", extra_vars={"lock_action": "break"})
@@ -84,7 +98,7 @@ def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed
     pusher = threading.Thread(target=repush_when_the_canary_is_done)
     pusher.start()
     try:
-        run, load = lab.under_load(lambda: release(lab, "v2", keep_releases=1))
+        run, load = lab.under_load(lambda: release(lab, "v2", keep_releases=1, batch_size="50%"))
     finally:
         pusher.join()
         lab.push("v2", "baton-demo/app:v2")
@@ -139,7 +153,7 @@ def test_a_release_that_fails_on_a_host_of_the_last_batch_sends_every_moved_host
     with open(broken, "w") as handle:
         handle.write("rollout_env: {APP_BROKEN: '1'}\nrollout_health_retries: 10\n")
     try:
-        run, load = lab.under_load(lambda: release(lab, "v2"))
+        run, load = lab.under_load(lambda: release(lab, "v2", batch_size=5))
     finally:
         os.unlink(broken)
     assert run.rc != 0
@@ -160,15 +174,11 @@ def test_a_config_change_alone_is_a_release_recorded_by_its_keys(fleet):
     assert load["failed"] == 0, load
     record = audit(lab)[-1]
     assert record["outcome"] == "success" and record["config_changes"] == ["env.FEATURE_X"]
-    assert record["plan"]["canary"] == ["h01"] and len(sum(record["plan"]["batches"], [])) == 9
+    assert record["plan"]["canary"] == ["h01"] and record["plan"]["batches"] == [lab.names[1:]]
     for host in lab.names:
         env = lab.container(host, "master").attrs["Config"]["Env"]
         assert "FEATURE_X=on" in env
         assert lab.record(host)["previous"]["config"].get("env", {}).get("FEATURE_X") is None
-    # and back, the same way
-    run = release(lab, "v1")
-    assert run.rc == 0, run.output[-4000:]
-    assert audit(lab)[-1]["config_changes"] == ["env.FEATURE_X"]
 
 
 def test_status_shows_what_runs_where_the_lock_and_the_last_releases(fleet):
