@@ -26,7 +26,10 @@ for arg in "$@"; do
   esac
   if [ "$side" = front ]; then front+=("$arg"); else back+=("$arg"); fi
 done
-[ "${#front[@]}" -gt 0 ] && [ "${#back[@]}" -gt 0 ] || { echo "overlap: give stages on both sides of --" >&2; exit 2; }
+if [ "${#front[@]}" -eq 0 ] || [ "${#back[@]}" -eq 0 ]; then
+  echo "overlap: give stages on both sides of --" >&2
+  exit 2
+fi
 
 chain() {  # NAME=COMMAND...: run them in order, stop at the first failure
   local spec
