@@ -57,8 +57,8 @@ lint: bootstrap
 collection: bootstrap
 	@bash scripts/build_collection.sh
 
-# The images build waits mostly on debootstrap's downloads: sanity, lint and collection, which need neither the
-# engine nor the images, run meanwhile (scripts/overlap.sh prints their output after the images').
+# The images build is one process at a time (debootstrap's shell and perl, dpkg), so one of the two cores idles:
+# sanity, lint and collection, which need neither the engine nor the images, run meanwhile (scripts/overlap.sh prints their output after the images').
 test: bootstrap
 	@bash scripts/overlap.sh 'images=bash scripts/build_images.sh' \
 	  -- 'sanity=bash scripts/sanity.sh' 'lint=bash scripts/lint.sh' 'collection=bash scripts/build_collection.sh'

@@ -5,7 +5,7 @@
 # hash label matches is not rebuilt.
 #
 # The molecule instance image and the stack images (each from a debootstrap of
-# its own, mostly waiting on downloads) build at the same time as the busybox,
+# its own, a single process at a time) build at the same time as the busybox,
 # Debian+Python and demo images; their output is printed once they ended.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
