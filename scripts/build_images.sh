@@ -3,9 +3,34 @@
 # sources only (nothing is pulled): a busybox base, a Debian+Python base, and
 # the demo application as v1, v2 and broken. Cached: an image whose source
 # hash label matches is not rebuilt.
+#
+# The molecule instance image and the stack images (each from a debootstrap of
+# its own, a single process at a time) build at the same time as the busybox,
+# Debian+Python and demo images; their output is printed once they ended.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+
+side=$(mktemp -d "${TMPDIR:-/tmp}/baton-images.XXXXXX")
+trap 'rm -rf "$side"' EXIT
+side_pids=()
+sides=(build_molecule_image build_stack_images)
+for part in "${sides[@]}"; do
+  ( set +e; bash "$here/scripts/$part.sh" >"$side/$part.log" 2>&1; echo $? >"$side/$part.rc" ) &
+  side_pids+=("$!")
+done
+# Every side build's output and status, printed once (also when the builds below fail).
+side_report() {
+  local part rc=0 status
+  wait "${side_pids[@]}" 2>/dev/null || true
+  for part in "${sides[@]}"; do
+    cat "$side/$part.log" 2>/dev/null || true
+    status=$(cat "$side/$part.rc" 2>/dev/null || echo 1)
+    if [ "$status" -ne 0 ]; then echo "images: scripts/$part.sh failed (exit $status)" >&2; rc=1; fi
+  done
+  return "$rc"
+}
+trap 'side_report || true; rm -rf "$side"' EXIT
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 label_of() { docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
@@ -47,5 +72,5 @@ build_demo v1 --build-arg VERSION=v1
 build_demo v2 --build-arg VERSION=v2
 build_demo v3 --build-arg VERSION=v3
 build_demo broken --build-arg VERSION=broken --build-arg BROKEN=1
-bash "$here/scripts/build_molecule_image.sh"
-bash "$here/scripts/build_stack_images.sh"
+trap 'rm -rf "$side"' EXIT
+side_report

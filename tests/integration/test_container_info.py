@@ -1,8 +1,9 @@
 """baton.docker.container_info against the real Docker engine, through ansible-playbook.
 
-Each test creates its own containers from baton-base/busybox, named
-baton-it-info-<random>, labelled baton.test=1 and baton.test.run=<id of the
-test> (so the listing only sees them), and removes them in teardown.
+The tests share one set of containers from baton-base/busybox (the module only
+reads), named baton-it-info-<random>, labelled baton.test=1 and
+baton.test.run=<id of the set> (so the listing only sees them), removed when the
+module's tests are done. The calls of one test run as the tasks of one playbook.
 """
 
 import uuid
@@ -10,7 +11,7 @@ import uuid
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import run_playbook
 
 
 MODULE = "baton.docker.container_info"
@@ -18,7 +19,7 @@ PREFIX = "baton-it-info-"
 BUSYBOX = "baton-base/busybox:latest"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stack(docker_client):
     """Three containers of a fake stack: app0 running, app1 created, job0 exited; removed afterwards."""
     run_id = uuid.uuid4().hex[:10]
@@ -27,7 +28,7 @@ def stack(docker_client):
     made = []
     try:
         made.append(docker_client.containers.run(
-            BUSYBOX, ["sleep", "300"], name=names["app0"], detach=True,
+            BUSYBOX, ["sleep", "3600"], name=names["app0"], detach=True,
             labels=dict(base, **{"baton.entry": "app", "baton.replica": "0", "baton.kind": "http"})))
         made.append(docker_client.containers.create(
             BUSYBOX, ["true"], name=names["app1"],
@@ -46,13 +47,28 @@ def stack(docker_client):
                 pass
 
 
+def infos(*calls):
+    """Run the module once per call, (args) or (args, check), as the tasks of one playbook; their results in order,
+    each with "failed" set when the task failed."""
+    calls = [call if isinstance(call, tuple) else (call, False) for call in calls]
+    names = ["under test %d" % number for number in range(len(calls))]
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": name, MODULE: args, "check_mode": check, "ignore_errors": True}
+                       for name, (args, check) in zip(names, calls)]}]
+    playbook = run_playbook(play)
+    results = []
+    for name in names:
+        found = [r for r in playbook.records if r["task"] == name]
+        assert found, "no result for task %r in:\n%s" % (name, playbook.output[-3000:])
+        assert found[-1]["status"] in ("ok", "ignored"), playbook.output[-3000:]
+        result = dict(found[-1]["result"])
+        result["failed"] = found[-1]["status"] == "ignored"
+        results.append(result)
+    return results
+
+
 def info(check=False, **args):
-    result, playbook = run_module(MODULE, args, check=check)
-    status = playbook.results("under test")[-1]["status"]
-    assert status in ("ok", "ignored"), playbook.output[-3000:]
-    result = dict(result)
-    result["failed"] = status == "ignored"
-    return result
+    return infos((args, check))[0]
 
 
 def test_lists_by_label_sorted_with_states(stack, docker_client):
@@ -84,22 +100,26 @@ def test_lists_by_label_sorted_with_states(stack, docker_client):
 ])
 def test_label_filters(stack, labels, all_, keys):
     labels = dict(labels, **{"baton.test.run": stack["run_id"]})
-    for check in (False, True):
-        result = info(check=check, labels=labels, all=all_)
+    for result in infos((dict(labels=labels, all=all_), False), (dict(labels=labels, all=all_), True)):
         assert result["failed"] is False, result
         assert result["changed"] is False
         assert [c["name"] for c in result["containers"]] == [stack["names"][key] for key in keys]
 
 
-def test_exact_name(stack):
+def test_exact_name(stack, docker_client):
     names = stack["names"]
-    result = info(name=names["job0"])
+    job_id = docker_client.containers.get(names["job0"]).id
+    result, running, name_prefix, id_prefix, other_labels = infos(
+        dict(name=names["job0"]), dict(name=names["job0"], all=False),
+        # a prefix of a name, or of an ID, is not a name
+        dict(name=names["job0"][:-1]), dict(name=job_id[:12]),
+        dict(name=names["job0"], labels={"baton.entry": "app"}))
     assert [c["name"] for c in result["containers"]] == [names["job0"]]
-    assert info(name=names["job0"], all=False)["containers"] == []
-    # a prefix of a name, or of an ID, is not a name
-    assert info(name=names["job0"][:-1])["containers"] == []
-    assert info(name=result["containers"][0]["id"][:12])["containers"] == []
-    assert info(name=names["job0"], labels={"baton.entry": "app"})["containers"] == []
+    assert result["containers"][0]["id"] == job_id
+    assert running["containers"] == []
+    assert name_prefix["containers"] == []
+    assert id_prefix["containers"] == []
+    assert other_labels["containers"] == []
 
 
 def test_bad_label_value_is_refused(stack):

@@ -56,6 +56,33 @@ def swap_result(name, **kwargs):
     return swap(name, **kwargs)[0]
 
 
+def swap_results(name, *calls):
+    """Run the module on the slot ``name`` once per call, as the tasks of one playbook, in order. Each call is a dict
+    of module options, plus ``check`` and ``diff`` for that task. Returns their results, "failed" taken from each
+    task's status."""
+    names = ["under test %d" % number for number in range(len(calls))]
+    tasks = []
+    for task_name, call in zip(names, calls):
+        options = dict(call, name=name)
+        check, diff = options.pop("check", False), options.pop("diff", False)
+        tasks.append({"name": task_name, "baton.docker.container_swap": options, "check_mode": check, "diff": diff,
+                      "ignore_errors": True})
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
+    results = []
+    for task_name in names:
+        found = [r for r in run.records if r["task"] == task_name]
+        assert found, "no result for task %r in:\n%s" % (task_name, run.output[-3000:])
+        result = dict(found[-1]["result"])
+        result["failed"] = found[-1]["status"] in ("failed", "ignored")
+        results.append(result)
+    return results
+
+
+def check_then_apply(name, **options):
+    """The module's results in check mode, then applied, on the slot ``name`` (one playbook)."""
+    return swap_results(name, dict(options, check=True), dict(options, check=False))
+
+
 def deploy_v1(name, port, **options):
     """First deploy of v1 on 127.0.0.1:port, probed over HTTP; returns the result."""
     options.setdefault("labels", TEST_LABELS)
@@ -117,8 +144,7 @@ def test_first_deploy_check_mode_then_apply_then_idempotent(docker_client, slot,
     assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     assert env_of(docker_client, slot)["FOO"] == "first"
 
-    for check in (True, False):
-        again = swap_result(slot, check=check, **args)
+    for again in check_then_apply(slot, **args):
         assert (again["changed"], again["created"]) == (False, False)
         assert again["container"]["new_id"] == again["container"]["old_id"] == attrs["Id"]
     assert inspect(docker_client, slot)["State"]["StartedAt"] == attrs["State"]["StartedAt"]
@@ -225,8 +251,7 @@ def test_missing_tag_fails_before_touching_the_running_container(docker_client, 
     deploy_v1(slot, port)
     before = inspect(docker_client, slot)
 
-    for check in (True, False):
-        result = swap_result(slot, check=check, image="baton-demo/app:v9", health=probe(port))
+    for result in check_then_apply(slot, image="baton-demo/app:v9", health=probe(port)):
         assert result["failed"] is True
         assert result["changed"] is False
         assert result["msg"].startswith("image baton-demo/app:v9 is not present locally and could not be ")
@@ -344,10 +369,9 @@ def test_pull_from_a_private_registry_with_credentials(docker_client, registry, 
         assert (result["changed"], result["created"], result["failed"]) == (True, True, False)
         assert inspect_image(docker_client, ref) is None
 
-        for check in (True, False):
-            missing = dict(options)
-            missing["image"] = repository + ":v9"
-            result = swap_result(slot, check=check, pull_auth=auth, **missing)
+        missing = dict(options)
+        missing["image"] = repository + ":v9"
+        for result in check_then_apply(slot, pull_auth=auth, **missing):
             assert result["failed"] is True
             assert result["msg"].startswith("image %s:v9 is not present locally and could not be " % repository)
             assert "unknown" in result["msg"] or "not found" in result["msg"]
@@ -364,8 +388,7 @@ def test_pull_from_a_private_registry_with_credentials(docker_client, registry, 
         assert inspect(docker_client, slot)["Config"]["Image"] == ref
 
         # pull=always: the registry digest matches the local image, so nothing changes
-        for check in (True, False):
-            again = swap_result(slot, check=check, pull="always", pull_auth=auth, **options)
+        for again in check_then_apply(slot, pull="always", pull_auth=auth, **options):
             assert (again["changed"], again["failed"]) == (False, False), again.get("msg")
             assert again["image"]["new_id"] == result["image"]["new_id"]
     finally:
@@ -536,8 +559,7 @@ def test_volumes_from_is_carried_to_the_next_image_and_a_change_replaces(docker_
     again = swap_result(slot, image=V2, volumes_from=[data + ":rw"], health=probe(port))
     assert (again["changed"], again["action"]) == (False, "none")
 
-    for check in (True, False):
-        result = swap_result(slot, check=check, diff=True, image=V2, volumes_from=[data + ":ro"], health=probe(port))
+    for result in check_then_apply(slot, diff=True, image=V2, volumes_from=[data + ":ro"], health=probe(port)):
         assert (result["changed"], result["action"]) == (True, "replace")
         assert (result["diff"]["before"]["volumes_from"], result["diff"]["after"]["volumes_from"]) == (
             [data], [data + ":ro"])
@@ -596,11 +618,13 @@ def test_hostname_is_set_compared_and_reset(docker_client, slot, port):
     assert inspect(docker_client, slot)["Config"]["Hostname"] == "app0.baton-test"
     assert page(port).startswith("demo v1 app0.baton-test")
 
-    for check in (True, False):
-        again = swap_result(slot, check=check, image=V1, hostname="app0.baton-test", health=probe(port))
-        assert (again["changed"], again["action"]) == (False, "none")
-    # left out: carried
-    assert swap_result(slot, image=V1, health=probe(port))["changed"] is False
+    *again, carried = swap_results(slot, dict(check=True, image=V1, hostname="app0.baton-test", health=probe(port)),
+                                   dict(image=V1, hostname="app0.baton-test", health=probe(port)),
+                                   # left out: carried
+                                   dict(image=V1, health=probe(port)))
+    for result in again:
+        assert (result["changed"], result["action"]) == (False, "none")
+    assert carried["changed"] is False
 
     result = swap_result(slot, image=V1, hostname="app1.baton-test", health=probe(port))
     assert (result["changed"], result["action"]) == (True, "replace")
@@ -611,8 +635,10 @@ def test_hostname_is_set_compared_and_reset(docker_client, slot, port):
     attrs = inspect(docker_client, slot)
     assert attrs["Config"]["Hostname"] == attrs["Id"][:12]
     # the engine's default hostname reads back as unset
-    assert swap_result(slot, image=V1, hostname="", health=probe(port))["changed"] is False
-    assert swap_result(slot, image=V1, health=probe(port))["changed"] is False
+    unset, left_out = swap_results(slot, dict(image=V1, hostname="", health=probe(port)),
+                                   dict(image=V1, health=probe(port)))
+    assert unset["changed"] is False
+    assert left_out["changed"] is False
 
 
 @pytest.mark.parametrize("option", ["volumes_from", "links"])
@@ -673,8 +699,7 @@ def test_state_created_creates_without_starting_is_idempotent_and_replaces(docke
     assert attrs["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
     first_id = attrs["Id"]
 
-    for check in (True, False):
-        again = swap_result(slot, check=check, **args)
+    for again in check_then_apply(slot, **args):
         assert (again["changed"], again["action"]) == (False, "none")
         assert again["container"]["new_id"] == first_id
 
@@ -744,8 +769,7 @@ def test_state_absent_stops_gracefully_and_removes(docker_client, slot, port):
     assert kills == ["15"]  # SIGTERM only, no SIGKILL
     assert exits == ["0"]
 
-    for check in (True, False):
-        again = swap_result(slot, check=check, diff=True, state="absent")
+    for again in check_then_apply(slot, diff=True, state="absent"):
         assert (again["changed"], again["action"], again["recovery"]) == (False, "none", None)
         assert again["diff"] == dict(before={}, after={})
 
@@ -756,8 +780,7 @@ def test_update_false_keeps_an_outdated_container_and_starts_a_stopped_one(docke
     old_id = deploy_v1(slot, port, env={"FOO": "one"})["container"]["new_id"]
     started_at = inspect(docker_client, slot)["State"]["StartedAt"]
 
-    for check in (True, False):
-        result = swap_result(slot, check=check, image=V2, env={"FOO": "two"}, update=False, health=probe(port))
+    for result in check_then_apply(slot, image=V2, env={"FOO": "two"}, update=False, health=probe(port)):
         assert (result["changed"], result["action"]) == (False, "none")
         assert result["container"]["new_id"] == old_id
     # the image is not needed when nothing is created

@@ -164,21 +164,22 @@ def test_failing_new_replica_is_rolled_back(stack):
 def test_count_change_adds_and_removes_replicas(stack):
     p = stack.prefix
     stack.counts["app"] = 3
-    run = stack.deploy()
-    assert run.rc == 0, run.output[-4000:]
-    assert p + "app2" in stack.containers()
-    assert stack.haproxy_states()[p + "app2"] == "UP"
-    stack.counts["app"] = 1
-    run, summary, _bodies = under_load(stack, stack.deploy)
-    assert run.rc == 0, run.output[-4000:]
-    names = stack.containers()
-    assert p + "app0" in names and p + "app1" not in names and p + "app2" not in names
-    assert summary["failed"] == 0, summary
-    states = stack.haproxy_states()
-    assert states[p + "app0"] == "UP" and states[p + "app1"] in ("MAINT", "DOWN")
-    stack.counts["app"] = 2
-    run = stack.deploy()
-    assert run.rc == 0, run.output[-4000:]
+    try:
+        run = stack.deploy()
+        assert run.rc == 0, run.output[-4000:]
+        assert p + "app2" in stack.containers()
+        assert stack.haproxy_states()[p + "app2"] == "UP"
+        stack.counts["app"] = 1
+        run, summary, _bodies = under_load(stack, stack.deploy)
+        assert run.rc == 0, run.output[-4000:]
+        names = stack.containers()
+        assert p + "app0" in names and p + "app1" not in names and p + "app2" not in names
+        assert summary["failed"] == 0, summary
+        states = stack.haproxy_states()
+        assert states[p + "app0"] == "UP" and states[p + "app1"] in ("MAINT", "DOWN")
+    finally:
+        # back to two replicas: the next deploy (the entry removal's) adds app1 again
+        stack.counts["app"] = 2
 
 
 def test_removing_entries_removes_their_containers_and_schedule(stack):
@@ -192,6 +193,8 @@ def test_removing_entries_removes_their_containers_and_schedule(stack):
     names = stack.containers()
     assert p + "sidekiq0" not in names and p + "cron0" not in names
     assert p + "app0" in names and p + "nginx0" in names
+    # the replica the count change removed is back (the count is two again)
+    assert p + "app1" in names
     assert not os.path.exists(os.path.join(stack.workdir, "cron.d", stack.slug))
     # containers we did not create are never touched, even with our stack's name in theirs
     stranger = stack.docker.containers.create("baton-base/busybox:latest", ["sleep", "30"], name=p + "sidekiq1",
