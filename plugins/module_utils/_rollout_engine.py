@@ -461,6 +461,8 @@ class Rollout(object):
         if self.params["release_id"]:
             release["release_id"] = self.params["release_id"]
         path = record_path(self.params["state_dir"], self.app)
+        if self.params["record"]:
+            self.result["recorded"] = self.read_recorded(path)
         self.result["changed"] = bool(plan["steps"])
         if self.check_mode:
             self.report()
@@ -498,6 +500,14 @@ class Rollout(object):
                 before[unit["name"]] = planned["before"]
                 after[unit["name"]] = planned["after"]
         return dict(before=before, after=after)
+
+    def read_recorded(self, path):
+        """The releases the host's record names before this run: ``current`` and ``previous``."""
+        try:
+            old = read_record(path) or {}
+        except ReleaseRecordError as exc:
+            raise RolloutFailed("%s. Nothing was changed." % exc)
+        return dict(current=old.get("current"), previous=old.get("previous"))
 
     def record(self, path, release):
         try:

@@ -312,6 +312,13 @@ release:
   sample: {version: v2, image: "registry.example.com/shop:v2", image_id: "sha256:4f2c...",
            config: {env: {LOG_LEVEL: info}}, secret_keys: [DB_PASSWORD], config_digest: "sha256:9b1e...",
            release_id: "20261207T101500Z-3f2a", deployed_at: "2026-12-03T10:00:00Z"}
+recorded:
+  description:
+    - The releases the host's record named before this run (C(current) and C(previous), null when none), read before
+      anything changed; in check mode what a fleet release plans from.
+  returned: when O(record) is true and the plan was made
+  type: dict
+  sample: {current: {version: v1, image: "registry.example.com/shop:v1", image_id: "sha256:bd6c..."}, previous: null}
 record_changed:
   description: Whether the release record changed.
   returned: always
