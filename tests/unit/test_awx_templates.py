@@ -181,9 +181,9 @@ def test_the_release_workflow_is_canary_then_approval_then_fleet():
     phases = dict((t["name"], t["extra_vars"]["release_phase"]) for t in templates() if "extra_vars" in t)
     assert phases == {"baton.docker release canary": "canary", "baton.docker release fleet": "rest"}
     # What the canary job hands on (set_stats) is what the fleet job reads: the same release, lock and digest.
-    with open(os.path.join(ROOT, "playbooks", "release.yml")) as handle:
-        release = yaml.safe_load(handle)
-    handed = [task["ansible.builtin.set_stats"]["data"] for play in release for task in _all_tasks(play.get("tasks", []))
+    with open(os.path.join(ROOT, "roles", "release", "tasks", "finish.yml")) as handle:
+        finish = yaml.safe_load(handle)
+    handed = [task["ansible.builtin.set_stats"]["data"] for task in _all_tasks(finish)
               if "ansible.builtin.set_stats" in task]
     assert handed and {"release_id", "release_image", "version"} <= set(handed[0])
 
