@@ -113,6 +113,9 @@ def pytest_sessionstart(session):
 # Seconds each test file of the suites took in a run of 3 xdist workers on a busy 2-CPU machine (--durations=0, summed
 # per file). Workers get the files longest first, so that the run does not end with one worker alone on a long file.
 FILE_SECONDS = {
+    "tests/integration/test_fleet_release.py": 900,
+    "tests/integration/test_fleet_release_lock.py": 600,
+    "tests/integration/test_fleet_runner.py": 300,
     "tests/integration/test_container_swap.py": 572,
     "tests/integration/test_rollout.py": 478,
     "tests/fuzz/test_module_fuzz.py": 445,
@@ -132,6 +135,9 @@ FILE_SECONDS = {
     "tests/integration/aws/test_eb_deploy.py": 87,
     "tests/integration/test_delegated_rollout.py": 84,
     "tests/integration/test_fleet_lab.py": 80,
+    "tests/integration/test_release_cleanup.py": 120,
+    "tests/integration/test_fleet_lock.py": 120,
+    "tests/integration/test_release_canary.py": 90,
     "tests/integration/test_container_info.py": 74,
     "tests/integration/test_release_modules.py": 42,
     "tests/integration/test_build_push.py": 41,
