@@ -72,6 +72,15 @@ def test_check_mode_prints_the_plan_and_changes_nothing(fleet):
     assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
 
 
+def test_a_failing_hook_before_the_release_stops_it_before_anything_changes(fleet):
+    lab = fleet
+    ids = dict((h, lab.container(h, "master").id) for h in lab.names)
+    run = release(lab, "v2", release_hooks={"before": [["sh", "-c", "echo change freeze >&2; exit 3"]]})
+    assert run.rc != 0 and "change freeze" in run.output
+    assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
+    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+
+
 def test_a_wrong_health_check_is_refused_before_anything_changes(fleet):
     lab = fleet
     ids = dict((h, lab.container(h, "master").id) for h in lab.names)
@@ -167,9 +176,13 @@ def test_a_release_that_fails_on_a_host_of_the_last_batch_sends_every_moved_host
     lab.wait_all_up()
 
 
-def test_a_config_change_alone_is_a_release_recorded_by_its_keys(fleet):
+def test_a_config_change_alone_is_a_release_recorded_by_its_keys_with_its_hooks(fleet, tmp_path):
     lab = fleet
-    run, load = lab.under_load(lambda: release(lab, "v1", rollout_env={"FEATURE_X": "on"}))
+    seen = str(tmp_path / "hooks.log")
+    hook = ["sh", "-c", 'echo "$BATON_RELEASE_POINT $BATON_RELEASE_VERSION $BATON_RELEASE_STOPPED $BATON_RELEASE_ID" >> "$0"',
+            seen]
+    hooks = dict((point, [hook]) for point in ("before", "after_canary", "after_batch", "success", "failure"))
+    run, load = lab.under_load(lambda: release(lab, "v1", rollout_env={"FEATURE_X": "on"}, release_hooks=hooks))
     assert run.rc == 0, run.output[-6000:]
     assert load["failed"] == 0, load
     record = audit(lab)[-1]
@@ -179,6 +192,12 @@ def test_a_config_change_alone_is_a_release_recorded_by_its_keys(fleet):
         env = lab.container(host, "master").attrs["Config"]["Env"]
         assert "FEATURE_X=on" in env
         assert lab.record(host)["previous"]["config"].get("env", {}).get("FEATURE_X") is None
+    # The hooks ran on the controller at each point, in order, with the release's facts.
+    with open(seen) as handle:
+        points = [line.split() for line in handle]
+    assert [p[0] for p in points] == ["before", "after_canary", "after_batch", "success"]
+    assert all(p[1] == "v1" and p[2] == "False" for p in points)
+    assert len(set(p[3] for p in points[1:])) == 1 and points[1][3] == record["release_id"]
 
 
 def test_status_shows_what_runs_where_the_lock_and_the_last_releases(fleet):
