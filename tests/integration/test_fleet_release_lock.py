@@ -12,7 +12,8 @@ from tests.support.ansible import start_playbook
 from tests.support.fleet import REPOSITORY
 from tests.support.lab import kill_tree
 
-FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": 3}
+# No load runs here: the canary, with no traffic to judge, passes as inconclusive.
+FAST = {"canary_seconds": 4, "canary_max_seconds": 8, "canary_min_requests": 20, "canary_inconclusive": "pass", "batch_size": 3}
 
 
 @pytest.fixture
