@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release_canary
 short_description: Judge a canary release on real traffic, from HAProxy's own counters
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Observes the canary servers of a backend and the other servers of that backend (the baseline) on every load
     balancer of O(load_balancers), under the traffic they really get, and decides whether the release may go on.
