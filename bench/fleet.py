@@ -18,7 +18,7 @@ bench/callback_plugins/baton_events.py), prints a summary and exits non-zero whe
   fleet: seconds - canary_seconds <= 1.5 * batches * one_host_seconds;
   peer-fleet: seconds >= 2 * (fleet's seconds - canary_seconds).
 
-  python bench/fleet.py [--hosts 20] [--canary-seconds 10] [--results DIR]
+  python bench/fleet.py [--hosts 20] [--canary-seconds 10] [--results DIR] [--work DIR]
 """
 
 import argparse
@@ -305,13 +305,27 @@ def main():
     parser.add_argument("--hosts", type=int, default=20, help="application hosts of the lab (default 20)")
     parser.add_argument("--canary-seconds", type=int, default=10, help="canary observation window")
     parser.add_argument("--results", default=RESULTS, help="where fleet.json and fleet.png go")
+    parser.add_argument("--work", default=WORK, help="the lab's and the runs' directory (emptied first)")
     args = parser.parse_args()
+    global WORK  # pylint: disable=global-statement
+    WORK = os.path.abspath(args.work)
     print("load average at start: %s" % " ".join("%.2f" % v for v in os.getloadavg()), flush=True)
     started = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     peer_collections()
     runs = []
+
+    def save():
+        # after every kind: a run cut short still leaves what it measured
+        os.makedirs(args.results, exist_ok=True)
+        with open(os.path.join(args.results, "fleet.json"), "w") as handle:
+            json.dump([run[0] for run in runs], handle, indent=2)
+            handle.write("\n")
+        draw(os.path.join(args.results, "fleet.png"), runs)
+        print("%s: %.1f s   load average %s" % (runs[-1][0]["kind"], runs[-1][0]["seconds"],
+                                                 " ".join("%.2f" % v for v in os.getloadavg())), flush=True)
+
     with FleetLab(os.path.join(WORK, "lab"), hosts=args.hosts) as lab:
         socket_host_vars(lab)
         lab.deploy_initial("v1")
@@ -319,17 +333,12 @@ def main():
         one_host_seconds = one_host(lab)
         record, marks, result, extra = fleet_release(lab, one_host_seconds, args.canary_seconds)
         runs.append((record, marks, result))
-        print("fleet: %.1f s" % record["seconds"], flush=True)
+        save()
         runs.append(fleet_revert(lab, one_host_seconds, extra))
-        print("fleet-revert: %.1f s" % runs[-1][0]["seconds"], flush=True)
+        save()
         runs.append(peer_fleet(lab, one_host_seconds))
-        print("peer-fleet: %.1f s" % runs[-1][0]["seconds"], flush=True)
+        save()
     records = [run[0] for run in runs]
-    os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, "fleet.json"), "w") as handle:
-        json.dump(records, handle, indent=2)
-        handle.write("\n")
-    draw(os.path.join(args.results, "fleet.png"), runs)
     summary(records)
     print("load average at end: %s   whole benchmark %.0f s" % (
         " ".join("%.2f" % v for v in os.getloadavg()), time.monotonic() - started))
