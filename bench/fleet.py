@@ -301,13 +301,13 @@ def summary(records):
 
 
 def main():
+    global WORK  # pylint: disable=global-statement
     parser = argparse.ArgumentParser(description="fleet release benchmark")
     parser.add_argument("--hosts", type=int, default=20, help="application hosts of the lab (default 20)")
     parser.add_argument("--canary-seconds", type=int, default=10, help="canary observation window")
     parser.add_argument("--results", default=RESULTS, help="where fleet.json and fleet.png go")
     parser.add_argument("--work", default=WORK, help="the lab's and the runs' directory (emptied first)")
     args = parser.parse_args()
-    global WORK  # pylint: disable=global-statement
     WORK = os.path.abspath(args.work)
     print("load average at start: %s" % " ".join("%.2f" % v for v in os.getloadavg()), flush=True)
     started = time.monotonic()
