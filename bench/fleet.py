@@ -60,6 +60,9 @@ CANARY_PLAY = "Release the canary"
 BATCH_PLAY = "Release the other hosts in batches"
 REVERT_PLAY = "Send back what the stopped release moved"
 PEER_PLAY = "Release the fleet with community.docker and community.general"
+# Every baton run: a health probe may take up to 10 s to answer on a loaded machine (the default 2 s makes a busy
+# host's healthy container look unhealthy, and the release refuses to start); the peer's probe waits 30 s.
+BATON_VARS = {"rollout_health_timeout": 10}
 
 
 def run_env(events):
@@ -152,7 +155,7 @@ def one_host(lab):
     seconds = []
     for version in ("v2", "v1"):
         result = measured(lab, "one-host-%s" % version,
-                          lambda env, v=version: lab.run(play, extra_vars={"version": v}, env=env))
+                          lambda env, v=version: lab.run(play, extra_vars=dict(BATON_VARS, version=v), env=env))
         expect(result["run"], True, "the one-host rollout to %s" % version)
         seconds.append(result["seconds"])
         print("one host -> %s: %.2f s, failed %d / %d" % (version, result["seconds"], result["load"]["failed"],
@@ -184,7 +187,7 @@ def release_record(kind, lab, result, one_host_seconds):
 def fleet_release(lab, one_host_seconds, canary_seconds):
     # The canary's master gets 1/hosts of the load: a quarter of what it should get in the window is enough.
     expected = 2 * CONNECTIONS / PERIOD * canary_seconds / len(lab.names)
-    extra = {"version": "v2", "batch_size": BATCH_SIZE, "canary_seconds": canary_seconds,
+    extra = {"version": "v2", "batch_size": BATCH_SIZE, "canary_seconds": canary_seconds, **BATON_VARS,
              "canary_max_seconds": max(60, 4 * canary_seconds), "canary_min_requests": max(10, int(expected / 4))}
     result = measured(lab, "fleet", lambda env: lab.run(RELEASE, extra_vars=extra, env=env))
     expect(result["run"], True, "the fleet release")
