@@ -60,8 +60,9 @@ CANARY_PLAY = "Release the canary"
 BATCH_PLAY = "Release the other hosts in batches"
 REVERT_PLAY = "Send back what the stopped release moved"
 PEER_PLAY = "Release the fleet with community.docker and community.general"
-# Every baton run: a health probe may take up to 10 s to answer on a loaded machine (the default 2 s makes a busy
-# host's healthy container look unhealthy, and the release refuses to start); the peer's probe waits 30 s.
+# Every baton run (the lab's group_vars/all.yml): a health probe may take up to 10 s to answer on a loaded machine
+# (the default 2 s makes a busy host's healthy container look unhealthy, and the release refuses to start); the peer's
+# probe waits 30 s.
 BATON_VARS = {"rollout_health_timeout": 10}
 
 
@@ -155,7 +156,7 @@ def one_host(lab):
     seconds = []
     for version in ("v2", "v1"):
         result = measured(lab, "one-host-%s" % version,
-                          lambda env, v=version: lab.run(play, extra_vars=dict(BATON_VARS, version=v), env=env))
+                          lambda env, v=version: lab.run(play, extra_vars={"version": v}, env=env))
         expect(result["run"], True, "the one-host rollout to %s" % version)
         seconds.append(result["seconds"])
         print("one host -> %s: %.2f s, failed %d / %d" % (version, result["seconds"], result["load"]["failed"],
@@ -187,7 +188,7 @@ def release_record(kind, lab, result, one_host_seconds):
 def fleet_release(lab, one_host_seconds, canary_seconds):
     # The canary's master gets 1/hosts of the load: a quarter of what it should get in the window is enough.
     expected = 2 * CONNECTIONS / PERIOD * canary_seconds / len(lab.names)
-    extra = {"version": "v2", "batch_size": BATCH_SIZE, "canary_seconds": canary_seconds, **BATON_VARS,
+    extra = {"version": "v2", "batch_size": BATCH_SIZE, "canary_seconds": canary_seconds,
              "canary_max_seconds": max(60, 4 * canary_seconds), "canary_min_requests": max(10, int(expected / 4))}
     result = measured(lab, "fleet", lambda env: lab.run(RELEASE, extra_vars=extra, env=env))
     expect(result["run"], True, "the fleet release")
@@ -233,8 +234,13 @@ def peer_fleet(lab, one_host_seconds):
     return record, [m for m in marks if m[2]], result
 
 
-def socket_host_vars(lab):
-    """Each load balancer host's runtime socket as its host var haproxy_socket_path (for the peer's play)."""
+def lab_vars(lab):
+    """BATON_VARS for every host, and each load balancer host's runtime socket as its host var haproxy_socket_path
+    (for the peer's play), in group_vars and host_vars next to the lab's inventory."""
+    groups = os.path.join(os.path.dirname(lab.inventory), "group_vars")
+    os.makedirs(groups, exist_ok=True)
+    with open(os.path.join(groups, "all.yml"), "w") as handle:
+        yaml.safe_dump(BATON_VARS, handle)
     folder = os.path.join(os.path.dirname(lab.inventory), "host_vars")
     os.makedirs(folder, exist_ok=True)
     for lb in lab.lbs:
@@ -330,7 +336,7 @@ def main():
                                                  " ".join("%.2f" % v for v in os.getloadavg())), flush=True)
 
     with FleetLab(os.path.join(WORK, "lab"), hosts=args.hosts) as lab:
-        socket_host_vars(lab)
+        lab_vars(lab)
         lab.deploy_initial("v1")
         print("lab of %d hosts up in %.1f s" % (args.hosts, time.monotonic() - started), flush=True)
         one_host_seconds = one_host(lab)
