@@ -88,6 +88,7 @@ def measured(lab, name, run):
     """``run(env)`` (a lab.run) under 4 paced connections through each load balancer. A dict: the PlaybookRun, its
     seconds, the load's records and summary, the play's task events and the (monotonic, epoch) origin."""
     events = os.path.join(WORK, "%s.events.jsonl" % name)
+    lab.wait_all_up(timeout=180)  # a busy machine's health checks may have taken servers out for a while
     if os.path.exists(events):
         os.unlink(events)
     loads = [LoadGenerator(lb["url"], connections=CONNECTIONS, period=PERIOD, max_seconds=MAX_LOAD_SECONDS,
