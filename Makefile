@@ -1,7 +1,7 @@
 # baton.docker — zero-downtime Docker deployments with Ansible.
 #   make demo   set everything up, roll the demo app v1 -> v2 behind HAProxy under live traffic
 #   make test   set everything up and run the whole test suite
-#   make bench  rollout and stack benchmarks (write bench/results/rollout.json)
+#   make bench  rollout, stack and fleet benchmarks (write bench/results/rollout.json, fleet.json and fleet.png)
 
 SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
@@ -69,6 +69,7 @@ test: bootstrap
 bench: images
 	@$(PY) bench/rollout.py
 	@$(PY) bench/stack.py
+	@$(PY) bench/fleet.py
 
 clean:
 	rm -rf build tests/output .pytest_cache
