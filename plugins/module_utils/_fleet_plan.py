@@ -124,8 +124,8 @@ def fleet_plan(hosts, states, canary_hosts=None, batch_size=1, release=None, pha
     if canary:
         lines.append("canary: %s" % ", ".join(canary))
     for number, batch in enumerate(batches, 1):
-        lines.append("%s %d: %s" % ("after approval, batch" if phase == "canary" else "batch", number,
-                                     ", ".join(batch)))
+        label = "after approval, batch" if phase == "canary" else "batch"
+        lines.append("%s %d: %s" % (label, number, ", ".join(batch)))
     for host in hosts:
         entry = plan["hosts"][host]
         if host in errors:

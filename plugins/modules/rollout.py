@@ -207,7 +207,7 @@ options:
     type: str
   probe_health:
     description:
-      - Before anything changes, probe each unit's O(units[].container.health.url) on the container serving now, when
+      - Before anything changes, probe each unit's the health URL of O(units[].container) on the container serving now, when
         every load balancer reports its server UP and the unit is to be replaced. A check that fails there is a wrong
         check (path, port or status) and the rollout is refused, instead of failing every swap.
       - Set V(false) when the release changes its health check on purpose and the old containers cannot pass it.

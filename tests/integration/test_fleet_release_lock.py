@@ -106,8 +106,8 @@ def test_a_killed_controller_leaves_a_lock_the_same_release_finishes_under_load(
     shown = lab.run("playbooks/lock.yml")
     assert shown.rc == 0 and release_id in shown.output
     # The same release, named by its id, takes its own lock over and finishes what it left.
-    run, load = lab.under_load(lambda: lab.run("playbooks/release.yml",
-                                                extra_vars=dict(FAST, version="v2", release_id=release_id)))
+    resume = dict(FAST, version="v2", release_id=release_id)
+    run, load = lab.under_load(lambda: lab.run("playbooks/release.yml", extra_vars=resume))
     assert run.rc == 0, run.output[-6000:]
     assert load["failed"] == 0, load
     assert set(lab.versions().values()) == {("v2", "v2")}
@@ -138,8 +138,8 @@ def test_cleanup_keeps_exactly_the_last_releases_and_the_revert_target(fleet):
     lab = fleet
     digests = dict((tag, lab.digest(tag)) for tag in ("v1", "v2", "v3"))
     for version, keep in (("v2", 3), ("v3", 1)):
-        run = lab.run("playbooks/release.yml", extra_vars=dict(FAST, version=version, keep_releases=keep,
-                                                                 batch_size="100%"))
+        extra = dict(FAST, version=version, keep_releases=keep, batch_size="100%")
+        run = lab.run("playbooks/release.yml", extra_vars=extra)
         assert run.rc == 0, run.output[-6000:]
     repository = "%s/%s" % (lab.registry.address, REPOSITORY)
     present = set()

@@ -192,5 +192,4 @@ def _all_tasks(tasks):
     for task in tasks:
         yield task
         for key in ("block", "rescue", "always"):
-            for inner in _all_tasks(task.get(key) or []):
-                yield inner
+            yield from _all_tasks(task.get(key) or [])
