@@ -160,8 +160,9 @@ def one_host(lab):
                           lambda env, v=version: lab.run(play, extra_vars={"version": v}, env=env))
         expect(result["run"], True, "the one-host rollout to %s" % version)
         seconds.append(result["seconds"])
-        print("one host -> %s: %.2f s, failed %d / %d" % (
-            version, result["seconds"], result["load"]["failed"], result["load"]["total"]), flush=True)
+        load = result["load"]
+        print("one host -> %s: %.2f s, failed %d / %d" % (version, result["seconds"], load["failed"], load["total"]),
+              flush=True)
     return round(sum(seconds) / len(seconds), 2)
 
 
@@ -333,8 +334,8 @@ def main():
             json.dump([run[0] for run in runs], handle, indent=2)
             handle.write("\n")
         draw(os.path.join(args.results, "fleet.png"), runs)
-        print("%s: %.1f s   load average %s" % (
-            runs[-1][0]["kind"], runs[-1][0]["seconds"], " ".join("%.2f" % v for v in os.getloadavg())), flush=True)
+        average = " ".join("%.2f" % v for v in os.getloadavg())
+        print("%s: %.1f s   load average %s" % (runs[-1][0]["kind"], runs[-1][0]["seconds"], average), flush=True)
 
     with FleetLab(os.path.join(WORK, "lab"), hosts=args.hosts) as lab:
         lab_vars(lab)
