@@ -22,7 +22,9 @@ from tests.integration.test_awx_runner import ee_image, read, stats_event, unsaf
 from tests.support import secrets
 from tests.support.fleet import REPOSITORY
 
-EXTRAVARS = {"version": "v2", "canary_seconds": 4, "canary_min_requests": 20, "batch_size": "50%"}
+# canary_max_seconds bounds a canary left without traffic well inside the load's own bound (240 s).
+EXTRAVARS = {"version": "v2", "canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20,
+             "batch_size": "50%"}
 
 
 @pytest.fixture
@@ -49,6 +51,9 @@ def private_data_dir(lab, base, extravars):
         yaml.safe_dump(lab.inventory_data(), handle, sort_keys=False)
     with open(os.path.join(pdd, "project", "release.yml"), "w") as handle:
         handle.write("---\n- name: Release\n  ansible.builtin.import_playbook: baton.docker.release\n")
+    # The project's ansible.cfg, as the repository's: modules fed on stdin over SSH, no file transfer per task.
+    with open(os.path.join(pdd, "project", "ansible.cfg"), "w") as handle:
+        handle.write("[defaults]\nretry_files_enabled = False\n\n[connection]\npipelining = True\n")
     with open(os.path.join(pdd, "env", "extravars"), "w") as handle:
         yaml.safe_dump(unsafe(extravars), handle)
     with open(os.path.join(pdd, "env", "settings"), "w") as handle:
