@@ -26,6 +26,9 @@ fi
 # instances on their own ports; the packaged services are not used.
 if ! docker info >/dev/null 2>&1; then
   echo "bootstrap: starting dockerd"
+  # Network namespaces an engine that was killed left mounted would keep its containers' addresses alive on
+  # docker0 (and answer for them); no engine runs now, so none of them is in use.
+  awk '$3 == "nsfs" && $2 ~ "^/run/docker/netns/" {print $2}' /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
   mkdir -p /var/log
   nohup dockerd >/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
