@@ -114,8 +114,6 @@ def pytest_sessionstart(session):
 # per file). Workers get the files longest first, so that the run does not end with one worker alone on a long file.
 FILE_SECONDS = {
     "tests/integration/test_fleet_release.py": 900,
-    "tests/integration/test_fleet_release_lock.py": 600,
-    "tests/integration/test_fleet_runner.py": 300,
     "tests/integration/test_container_swap.py": 572,
     "tests/integration/test_rollout.py": 478,
     "tests/fuzz/test_module_fuzz.py": 445,
