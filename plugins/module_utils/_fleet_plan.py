@@ -213,7 +213,7 @@ def release_report(hosts, facts, release, verdict):
         if outcome.get("outcome") == "moved":
             changes.update(config_changes(before, fact.get("result")))
         moved = outcome.get("outcome") == "moved" and not outcome.get("reverted")
-        outcome["runs"] = describe_release(dict(release, image=release.get("image")) if moved else before)
+        outcome["runs"] = describe_release(release if moved else before)
     failed = [h for h in hosts if per_host[h].get("outcome") == "failed"]
     outcome = "failure" if verdict.get("stop") else "success"
     record = dict(release_id=release.get("release_id"), holder=release.get("holder"), version=release.get("version"),
