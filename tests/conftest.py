@@ -113,7 +113,7 @@ def pytest_sessionstart(session):
 # Seconds each test file of the suites took in a run of 3 xdist workers on a busy 2-CPU machine (--durations=0, summed
 # per file). Workers get the files longest first, so that the run does not end with one worker alone on a long file.
 FILE_SECONDS = {
-    "tests/integration/test_fleet_release.py": 900,
+    "tests/integration/test_fleet_release.py": 980,
     "tests/integration/test_container_swap.py": 572,
     "tests/integration/test_rollout.py": 478,
     "tests/fuzz/test_module_fuzz.py": 445,
@@ -132,7 +132,6 @@ FILE_SECONDS = {
     "tests/integration/test_data_volume.py": 88,
     "tests/integration/aws/test_eb_deploy.py": 87,
     "tests/integration/test_delegated_rollout.py": 84,
-    "tests/integration/test_fleet_lab.py": 80,
     "tests/integration/test_release_cleanup.py": 120,
     "tests/integration/test_fleet_lock.py": 120,
     "tests/integration/test_release_canary.py": 90,

@@ -58,6 +58,7 @@ from ansible_collections.baton.docker.plugins.module_utils._release import (
 )
 from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import (
     CHANGES,
+    NoServingPeer,
     PlanError,
     journal_after,
     orphans,
@@ -70,6 +71,8 @@ from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import 
 )
 from ansible_collections.baton.docker.plugins.module_utils._swap_engine import SWAP_ARGS, ContainerSwap, SwapFailed
 
+# How often the servers are read again while a rollout waits for a peer's health check to come UP.
+PEER_POLL_SECONDS = 0.5
 _APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -406,6 +409,36 @@ class Rollout(object):
             if not self.check_mode:
                 self.write_journal()
 
+    def plan_once_a_peer_serves(self, observed):
+        """The rollout's plan. A unit that would leave its backend with no server serving, only because another
+        server's health check is DOWN while that server's container serves (a check that timed out on a busy host, a
+        server just put back), is planned again on fresh observations of the servers until that server is UP, for at
+        most up_timeout seconds; then, or at once for any other reason, the rollout is refused."""
+        deadline = time.monotonic() + self.params["up_timeout"]
+        started = time.monotonic()
+        units = dict((u["name"], u) for u in self.units + self.orphans)
+        waited_for = None
+        while True:
+            try:
+                plan = plan_rollout(observed, self.journal, self.params["require_serving_peer"])
+            except NoServingPeer as exc:
+                if not exc.recovering:
+                    raise RolloutFailed(str(exc))
+                if time.monotonic() >= deadline:
+                    raise RolloutFailed("%s The other servers' health checks stayed DOWN for %.0f s (up_timeout)."
+                                        % (exc, time.monotonic() - started))
+                waited_for = waited_for or str(exc).split(":", 1)[0]
+            except PlanError as exc:
+                raise RolloutFailed(str(exc))
+            else:
+                if waited_for:
+                    self.warnings.append("waited %.1f s for another server's health check to come UP (%s)"
+                                         % (time.monotonic() - started, waited_for))
+                return plan
+            time.sleep(PEER_POLL_SECONDS)
+            for unit in observed:
+                unit["servers"] = self.observe_servers(units[unit["name"]])
+
     # ------------------------------------------------------------ run
 
     def run(self):
@@ -440,10 +473,7 @@ class Rollout(object):
                         for o in self.orphans)
         self.journal = self.read_journal()
         self.forget_servers_back_in_rotation(observed)
-        try:
-            plan = plan_rollout(observed, self.journal, self.params["require_serving_peer"])
-        except PlanError as exc:
-            raise RolloutFailed(str(exc))
+        plan = self.plan_once_a_peer_serves(observed)
         self.result["plan"] = plan["steps"]
         self.result["held"] = plan["held"]
         for message in plan["held"]:

@@ -74,6 +74,15 @@ class PlanError(BatonError, ValueError):
     """The rollout cannot go ahead safely; nothing has been changed."""
 
 
+class NoServingPeer(PlanError):
+    """A serving unit would be the last one of its backend on a load balancer. ``recovering`` tells whether another
+    server there is in rotation with its container serving, its health check DOWN for now: it may come UP soon."""
+
+    def __init__(self, message, recovering):
+        super(NoServingPeer, self).__init__(message)
+        self.recovering = recovering
+
+
 def server_key(server):
     return (server["lb"], server["backend"], server["server"])
 
@@ -113,6 +122,19 @@ def _journal_out(journal):
     return set(server_key(s) for s in ((journal or {}).get("out") or []))
 
 
+def _peer_recovering(units, name, server):
+    """Whether another unit than ``name`` has a server on ``server``'s load balancer and backend that is in rotation,
+    its container serving, and only its health check DOWN."""
+    for unit in units:
+        if unit["name"] == name or unit["change"] == "remove" or not unit.get("serving", True):
+            continue
+        for peer in unit.get("servers") or []:
+            if (peer["lb"], peer["backend"]) == (server["lb"], server["backend"]) and peer["admin"] == "ready" \
+                    and not peer["up"]:
+                return True
+    return False
+
+
 def plan_rollout(units, journal=None, require_serving_peer=True):
     """The ordered steps of a host's rollout; see the module docstring.
 
@@ -120,7 +142,7 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
     the units whose container changes), ``restoring`` (names of the units an
     interrupted run left out of rotation), ``held`` (servers out of rotation
     that no run of ours took out, as "backend/server on lb").
-    Raises PlanError when a serving unit would be the last one of its backend.
+    Raises NoServingPeer (a PlanError) when a serving unit would be the last one of its backend.
     """
     _check_units(units)
     ours = _journal_out(journal)
@@ -165,10 +187,11 @@ def plan_rollout(units, journal=None, require_serving_peer=True):
             for server in servers:
                 group = serving[(server["lb"], server["backend"])]
                 if unit["name"] in group and not group - set([unit["name"]]):
-                    raise PlanError(
+                    raise NoServingPeer(
                         "%s is the only server of backend %s on load balancer %s that serves: taking %s out "
                         "of rotation would leave no server there. Nothing was changed."
-                        % (server["server"], server["backend"], server["lb"], unit["name"]))
+                        % (server["server"], server["backend"], server["lb"], unit["name"]),
+                        _peer_recovering(units, unit["name"], server))
         steps.extend(dict(unit=unit["name"], action=action) for action in SERVER_STEPS)
         # Once back, the unit serves again where it is put back (the executor waits until it is UP there); a server
         # someone else took out of rotation stays out.

@@ -177,7 +177,11 @@ options:
     choices: [shutdown, abort]
     default: shutdown
   up_timeout:
-    description: Seconds to wait for every load balancer to report a server UP after it returns to ready.
+    description:
+      - Seconds to wait for every load balancer to report a server UP after it returns to ready.
+      - Also, before anything changes, how long to wait for a peer (O(require_serving_peer)) that is in rotation, its
+        container running, and only its health check DOWN (a check that timed out on a busy host) to come UP, before
+        the rollout is refused.
     type: float
     default: 60
   require_serving_peer:

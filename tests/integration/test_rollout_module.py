@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from tests.support.ansible import COLLECTIONS, start_playbook
 from tests.support import secrets
 from tests.support.haproxy import runtime_command
 from tests.support.lab import Lab, kill_tree, under_load
+from tests.support.net import free_port
 from tests.support.tls import CertificateAuthority
 
 
@@ -119,6 +121,35 @@ def test_operator_maintenance_that_leaves_no_peer_refuses_the_release(lab_deploy
             % (lab.app, lab.lbs[1]["endpoint"])) in result["msg"], result["msg"]
     assert {role: lab.container(role).id for role in ("master", "backup")} == ids
     assert lab.states()[1]["h_master"] == "MAINT"
+
+
+def test_a_peer_whose_checks_fail_for_a_while_is_waited_for_not_refused(lab_deployed):
+    """The backup's container serves, but both load balancers' health checks of it fail for a while (sent to a closed
+    port, as checks that time out on a busy host): it is DOWN there. The rollout waits for it to come UP, then
+    releases, instead of refusing."""
+    lab = lab_deployed
+    closed = free_port()
+
+    def check_port(port):
+        for lb in lab.lbs:
+            runtime_command(lb["socket"], "set server %s/h_backup check-port %d" % (lab.app, port))
+
+    check_port(closed)
+    restore = threading.Timer(10, check_port, [lab.ports["backup"]])
+    try:
+        deadline = time.monotonic() + 30
+        while any(row["h_backup"] == "UP" for row in lab.states()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert all(row["h_backup"] != "UP" for row in lab.states()), lab.states()
+        restore.start()
+        result, run = lab.rollout("v2")
+    finally:
+        restore.cancel()
+        check_port(lab.ports["backup"])
+    assert run.rc == 0, run.output[-4000:]
+    assert any(w.startswith("waited ") and "h_master" in w for w in result["warnings"]), result.get("warnings")
+    assert lab.version("master") == "v2" and lab.version("backup") == "v2"
+    lab.wait_all_up()
 
 
 def test_wrong_runtime_endpoint_is_named_and_nothing_changes(lab_deployed):

@@ -18,7 +18,7 @@ What ``FleetLab(workdir, hosts=N).start()`` builds, everything under ``workdir``
   audit live). Group ``all``: ``release_app``, ``rollout_image`` = ``<registry>/fleet/app``,
   ``release_lock_host: lb0``, and the registry credentials the rollout pulls with (``rollout_pull: always``).
 - **two HAProxy processes** (``lab.lbs``: lb0, lb1), each a frontend on a free port and the backend ``<app>`` with
-  ``hNN_master`` and ``hNN_backup`` (backup flag) for every host, health checks every 300 ms, and an admin socket.
+  ``hNN_master`` and ``hNN_backup`` (backup flag) for every host, health checks every second, and an admin socket.
 - **a registry** of its own (tests/support/registry.py) holding ``baton-demo/app:v1/v2/v3`` as
   ``<registry>/fleet/app:v1``... (its storage copied from a cached seed, tests/support/registry.seed_storage: the
   layers are pushed once per image build, not at every start); ``lab.push(tag, source_image)`` re-points a tag through
@@ -216,7 +216,7 @@ class FleetLab:
             os.makedirs(os.path.join(lbdir, "baton"), exist_ok=True)
             frontend = free_port()
             socket_path = os.path.join(lbdir, "admin.sock")
-            config = render_config(frontend, servers, socket_path, backend=self.app, check_inter="300ms")
+            config = render_config(frontend, servers, socket_path, backend=self.app, check_inter="1s")
             proc = HAProxyProcess(lbdir, config).start()
             self.lbs.append(dict(name=self.lb_names[index], frontend=frontend, socket=socket_path, proc=proc,
                                  url="http://127.0.0.1:%d/" % frontend))

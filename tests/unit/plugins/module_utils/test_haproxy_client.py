@@ -24,7 +24,6 @@ from tests.support.haproxy_answers import (
     STAT_SESSION_IN_FLIGHT,
     show_stat,
 )
-from tests.support.net import free_port
 
 COLLECTIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)).rsplit(os.sep + "tests" + os.sep, 1)[0],
                            "build", "collections")
@@ -226,9 +225,12 @@ def test_stale_socket_is_refused(tmp_path):
 
 
 def test_tcp_refused():
-    port = free_port()
-    with pytest.raises(hx.HAProxyError, match="connection refused by HAProxy runtime API at 127.0.0.1:%d" % port):
-        hx.HAProxyRuntime("127.0.0.1:%d" % port, timeout=2).command("show info")
+    # A port bound but not listening refuses connections, and no other test can take it meanwhile.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(hx.HAProxyError, match="connection refused by HAProxy runtime API at 127.0.0.1:%d" % port):
+            hx.HAProxyRuntime("127.0.0.1:%d" % port, timeout=2).command("show info")
 
 
 def test_tcp_command():

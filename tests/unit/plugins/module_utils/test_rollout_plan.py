@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.baton.docker.plugins.module_utils._rollout_plan import (
+    NoServingPeer,
     PlanError,
     journal_after,
     plan_rollout,
@@ -110,22 +111,24 @@ def test_never_two_units_of_a_host_out_at_once():
 
 
 REFUSED = [
+    # case, units, message, whether the peer may come UP (its container serves, only its health check is DOWN)
     ("backup down: the master may not leave", [master("replace"), backup(up=(False, False))],
-     "h_master is the only server of backend app on load balancer %s" % LB1),
+     "h_master is the only server of backend app on load balancer %s" % LB1, True),
     ("backup down on the second load balancer only", [master("replace"), backup(up=(True, False))],
-     "load balancer %s" % LB2),
+     "load balancer %s" % LB2, True),
     ("backup in maintenance by an operator", [master("replace"), backup(admin=("maint", "maint"))],
-     "taking app-master out of rotation"),
-    ("backup container not serving", [master("replace"), backup(serving=False)], "would leave no server there"),
+     "taking app-master out of rotation", False),
+    ("backup container not serving", [master("replace"), backup(serving=False)], "would leave no server there", False),
 ]
 
 
-@pytest.mark.parametrize("units, message", [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
-def test_refused_before_anything_changes(units, message):
-    with pytest.raises(PlanError) as info:
+@pytest.mark.parametrize("units, message, recovering", [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
+def test_refused_before_anything_changes(units, message, recovering):
+    with pytest.raises(NoServingPeer) as info:
         plan_rollout(units)
     assert message in str(info.value)
     assert "Nothing was changed" in str(info.value)
+    assert info.value.recovering is recovering
 
 
 def test_refusal_can_be_waived():
@@ -224,6 +227,7 @@ def test_a_held_server_does_not_count_as_a_peer_once_its_unit_is_replaced():
     with pytest.raises(PlanError) as info:
         plan_rollout([master("replace", admin=("ready", "maint"), up=(True, False)), backup("replace")])
     assert "h_backup is the only server of backend app on load balancer %s" % LB2 in str(info.value)
+    assert info.value.recovering is False
 
 
 @pytest.mark.parametrize("swap, expected", [
