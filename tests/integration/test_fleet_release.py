@@ -4,7 +4,9 @@ session keeps the machine's load down).
 
 First the lab itself: every inventory host reached over SSH, the initial release on every host with every server UP on
 both load balancers, the demo application's injected error share. Then the releases, with paced load through both
-load balancers for the whole of every case; each release case starts from every host on v1."""
+load balancers; each release case starts from every host on v1. Then releases that meet: two at once, a controller
+SIGKILLed in the middle of a batch (its stale lock, the run that finishes its release, the rollback that undoes exactly
+what it moved), the cleanup of older releases; and the status playbook."""
 
 import json
 import os
@@ -16,7 +18,9 @@ import urllib.request
 import docker
 import pytest
 
+from tests.support.ansible import ROOT, start_playbook
 from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK
+from tests.support.lab import kill_tree
 from tests.support.net import free_port, wait_for_port
 
 # Short canary observations for the tests; the load (4 connections per frontend) gives the canary's master a few
@@ -25,6 +29,9 @@ FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20
 # Environment variables the cases below give a release; a host running with one of them is not on the plain v1.
 MARKERS = ("FEATURE_X=", "APP_ERROR_PERCENT=", "APP_BROKEN=")
 RELEASE_TASK = "Roll the release out to this host"
+# Releases run with no load (two at once, killed ones): the canary, with no traffic to judge, passes as inconclusive.
+QUIET = {"canary_seconds": 4, "canary_max_seconds": 8, "canary_min_requests": 20, "canary_inconclusive": "pass",
+         "batch_size": 3}
 
 
 def on_plain_v1(lab):
@@ -62,6 +69,39 @@ def audit(lab):
 
 def digest_of(lab, host, role="master"):
     return lab.container(host, role).attrs["Config"]["Image"].split("@", 1)[1]
+
+
+def lock_path(lab):
+    return os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app)
+
+
+def read_lock(lab):
+    try:
+        with open(lock_path(lab)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError("%s did not happen within %ss" % (what, timeout))
+
+
+def start_release(lab, tmp_path, version, **more):
+    """release.yml started in the background (no load: the canary passes as inconclusive)."""
+    extra = dict(QUIET, version=version)
+    extra.update(more)
+    return start_playbook(tmp_path, os.path.join(ROOT, "playbooks", "release.yml"), extra_vars=extra,
+                          inventory=lab.inventory, args=["--forks", str(lab.forks)])
+
+
+def moved_by(lab, release_id):
+    return sorted(h for h in lab.names if (lab.record(h).get("current") or {}).get("release_id") == release_id)
 
 
 def test_every_host_is_reached_over_ssh(fleet_lab):
@@ -175,7 +215,7 @@ def test_check_mode_prints_the_plan_and_changes_nothing(fleet):
                                                                                                       % (lab.registry.address, REPOSITORY))
     assert "canary: h01" in run.output and "batch 3: h08, h09, h10" in run.output
     assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
-    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+    assert not os.path.exists(lock_path(lab))
 
 
 def test_a_failing_hook_before_the_release_stops_it_before_anything_changes(fleet):
@@ -185,7 +225,7 @@ def test_a_failing_hook_before_the_release_stops_it_before_anything_changes(flee
     assert run.rc != 0 and "change freeze" in run.output
     assert not run.results(RELEASE_TASK), "a host was released"
     assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
-    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+    assert not os.path.exists(lock_path(lab))
 
 
 def test_a_wrong_health_check_is_refused_before_anything_changes(fleet):
@@ -195,7 +235,7 @@ def test_a_wrong_health_check_is_refused_before_anything_changes(fleet):
     assert run.rc != 0
     assert "Nothing was changed: h01: " in run.output and "the check itself is wrong" in run.output
     assert dict((h, lab.container(h, "master").id) for h in lab.names) == ids
-    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app)), "the lock was not released"
+    assert not os.path.exists(lock_path(lab)), "the lock was not released"
 
 
 def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed_requests(fleet):
@@ -239,7 +279,7 @@ def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed
     for host in lab.names:
         current = lab.record(host)["current"]
         assert current["release_id"] == record["release_id"] and current["image"].endswith(v2)
-    assert not os.path.exists(os.path.join(lab.baton_dir(0), "%s-app.lock" % lab.app))
+    assert not os.path.exists(lock_path(lab))
 
 
 def test_a_canary_that_answers_500_on_a_share_of_requests_is_reverted_and_nothing_else_moves(fleet):
@@ -305,6 +345,101 @@ def test_a_config_change_alone_is_a_release_recorded_by_its_keys_with_its_hooks(
     assert [p[0] for p in points] == ["before", "after_canary", "after_batch", "success"]
     assert all(p[1] == "v1" and p[2] == "False" for p in points)
     assert len(set(p[3] for p in points[1:])) == 1 and points[1][3] == record["release_id"]
+
+
+def test_a_second_release_waits_for_the_lock_then_fails_naming_the_holder(fleet, tmp_path):
+    lab = fleet
+    first = start_release(lab, tmp_path, "v2", canary_seconds=12, release_message="first one")
+    try:
+        wait_for(lambda: read_lock(lab) is not None, 120, "the first release taking the lock")
+        holder = read_lock(lab)
+        started = time.monotonic()
+        second = lab.run("playbooks/release.yml", extra_vars=dict(QUIET, version="v3", lock_wait=3))
+        assert second.rc != 0
+        assert time.monotonic() - started >= 3
+        assert "is held by %s" % holder["holder"] in second.output and holder["release_id"] in second.output
+        assert "first one" in second.output
+        assert first.wait(timeout=600) == 0
+    finally:
+        if first.poll() is None:
+            kill_tree(first.pid)
+    assert set(lab.versions().values()) == {("v2", "v2")}
+    assert read_lock(lab) is None
+
+
+def kill_mid_batch(lab, tmp_path):
+    """A release of v2 SIGKILLed (the controller and everything it started) once a host of the first batch moved;
+    returns the release id its lock names, once the module runs it left behind on the hosts have ended."""
+    run = start_release(lab, tmp_path, "v2")
+    try:
+        wait_for(lambda: any(lab.slot_version(h, "master") == "v2" for h in ("h02", "h03", "h04")), 300,
+                 "a host of the first batch moving to v2")
+    finally:
+        kill_tree(run.pid)
+        run.wait(timeout=30)
+    lock = read_lock(lab)
+    assert lock and lock["version"] == "v2", lock
+    # A module started over SSH goes on after its controller died; wait until no rollout holds a host.
+    wait_for(lambda: not any(name.endswith(".lock") for h in lab.names for name in os.listdir(lab.state_dir(h))),
+             120, "the hosts' own rollouts ending")
+    return lock["release_id"]
+
+
+def test_a_killed_controller_leaves_a_lock_the_same_release_finishes_under_load(fleet, tmp_path):
+    lab = fleet
+    release_id = kill_mid_batch(lab, tmp_path)
+    assert moved_by(lab, release_id), "nothing moved before the kill"
+    # Another release is refused while the stale lock stands.
+    refused = lab.run("playbooks/release.yml", extra_vars=dict(QUIET, version="v3"))
+    assert refused.rc != 0 and release_id in refused.output
+    shown = lab.run("playbooks/lock.yml")
+    assert shown.rc == 0 and release_id in shown.output
+    # The same release, named by its id, takes its own lock over and finishes what it left.
+    resume = dict(QUIET, version="v2", release_id=release_id)
+    run, load = lab.under_load(lambda: lab.run("playbooks/release.yml", extra_vars=resume))
+    assert run.rc == 0, run.output[-6000:]
+    assert load["failed"] == 0, load
+    assert set(lab.versions().values()) == {("v2", "v2")}
+    assert read_lock(lab) is None
+    lab.wait_all_up()
+
+
+def test_after_a_killed_controller_rollback_undoes_exactly_the_hosts_the_release_moved(fleet, tmp_path):
+    lab = fleet
+    release_id = kill_mid_batch(lab, tmp_path)
+    moved = moved_by(lab, release_id)
+    untouched = [h for h in lab.names if h not in moved]
+    assert moved and untouched
+    ids = dict((h, lab.container(h, "master").id) for h in untouched)
+    run, load = lab.under_load(lambda: lab.run("playbooks/rollback.yml", extra_vars={"release_id": release_id}))
+    assert run.rc == 0, run.output[-6000:]
+    assert load["failed"] == 0, load
+    assert set(lab.versions().values()) == {("v1", "v1")}, lab.versions()
+    assert dict((h, lab.container(h, "master").id) for h in untouched) == ids
+    # The stale lock is broken only explicitly.
+    assert read_lock(lab)["release_id"] == release_id
+    broken = lab.run("playbooks/lock.yml", extra_vars={"lock_action": "break"})
+    assert broken.rc == 0 and release_id in broken.output
+    assert read_lock(lab) is None
+
+
+def test_cleanup_keeps_exactly_the_last_releases_and_the_revert_target(fleet):
+    lab = fleet
+    digests = dict((tag, lab.digest(tag)) for tag in ("v1", "v2", "v3"))
+    for version, keep in (("v2", 3), ("v3", 1)):
+        extra = dict(QUIET, version=version, keep_releases=keep, batch_size="100%")
+        run = lab.run("playbooks/release.yml", extra_vars=extra)
+        assert run.rc == 0, run.output[-6000:]
+    repository = "%s/%s" % (lab.registry.address, REPOSITORY)
+    present = set()
+    for image in lab.docker.images.list(name=repository):
+        present.update(d.split("@", 1)[1] for d in image.attrs.get("RepoDigests") or [] if d.startswith(repository))
+    # keep_releases=1: the current release, and the one a revert goes back to; v1 is gone.
+    assert present == {digests["v3"], digests["v2"]}, present
+    for host in lab.names:
+        record = lab.record(host)
+        assert [r["version"] for r in record["history"]] == ["v3", "v2"]
+        assert record["previous"]["version"] == "v2"
 
 
 def test_status_shows_what_runs_where_the_lock_and_the_last_releases(fleet):
