@@ -11,96 +11,30 @@ reach the slots on 127.0.0.1.
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import docker
-import yaml
 
+from tests.support import awx, secrets
+from tests.support.ansible import ROOT
+from tests.support.awx import ee_image, read, stats_event
 from tests.support.site import under_load
-from tests.support import secrets
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def ee_image():
-    """(the execution environment's image, the collection's version)."""
-    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
-        version = yaml.safe_load(handle)["version"]
-    return "baton-docker-ee:%s" % version, version
-
-
-class Unsafe(str):
-    """A value AWX writes as `!unsafe`: never templated by Ansible."""
-
-
-def _unsafe(dumper, value):
-    return dumper.represent_scalar("!unsafe", str(value))
-
-
-yaml.SafeDumper.add_representer(Unsafe, _unsafe)
-
-
-def unsafe(value):
-    """Survey answers as AWX writes them to env/extravars: every string marked !unsafe, in lists and maps too."""
-    if isinstance(value, str):
-        return Unsafe(value)
-    if isinstance(value, list):
-        return [unsafe(v) for v in value]
-    if isinstance(value, dict):
-        return dict((k, unsafe(v)) for k, v in value.items())
-    return value
 
 
 def private_data_dir(site, base, extravars, job_timeout=0):
-    """A private data directory as AWX writes it for a job of the "baton.docker deploy" template."""
-    pdd = os.path.join(str(base), "job")
-    for sub in ("env", "inventory", "project"):
-        os.makedirs(os.path.join(pdd, sub), exist_ok=True)
+    """A private data directory as AWX writes it for a job of the "baton.docker deploy" template, with the AWS
+    credentials AWX injects."""
     inventory = site.inventory()
     inventory["all"]["vars"]["ansible_python_interpreter"] = "/usr/bin/python3"
-    with open(os.path.join(pdd, "inventory", "hosts"), "w") as handle:
-        yaml.safe_dump(inventory, handle)
-    with open(os.path.join(pdd, "project", "deploy.yml"), "w") as handle:
-        handle.write("---\n- name: Deploy\n  ansible.builtin.import_playbook: baton.docker.deploy\n")
-    with open(os.path.join(pdd, "env", "extravars"), "w") as handle:
-        yaml.safe_dump(unsafe(extravars), handle)
-    with open(os.path.join(pdd, "env", "settings"), "w") as handle:
-        yaml.safe_dump({"job_timeout": job_timeout, "suppress_ansible_output": False}, handle)
-    with open(os.path.join(pdd, "env", "cmdline"), "w") as handle:
-        handle.write("--forks 5")
-    with open(os.path.join(pdd, "env", "envvars"), "w") as handle:
-        yaml.safe_dump({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEBATON", "AWS_SECRET_ACCESS_KEY": secrets.AWS_SECRET_KEY},
-                       handle)
-    return pdd
+    return awx.private_data_dir(base, inventory, "deploy", extravars, forks=5, job_timeout=job_timeout,
+                                envvars={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEBATON",
+                                         "AWS_SECRET_ACCESS_KEY": secrets.AWS_SECRET_KEY})
 
 
 def run_job(site, pdd, ident, timeout=300):
-    image, _version = ee_image()
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", pdd, "-p", "deploy.yml",
-           "--ident", ident, "--process-isolation", "--process-isolation-executable", "docker",
-           "--container-image", image,
-           "--container-volume-mount", "/var/run/docker.sock:/var/run/docker.sock",
-           "--container-volume-mount", "%s:%s" % (site.workdir, site.workdir),
-           "--container-option=--network=host", "--container-option=--user=0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    artifacts = os.path.join(pdd, "artifacts", ident)
-    return proc, artifacts
-
-
-def read(path):
-    with open(path) as handle:
-        return handle.read().strip()
-
-
-def stats_event(artifacts):
-    for name in sorted(os.listdir(os.path.join(artifacts, "job_events"))):
-        with open(os.path.join(artifacts, "job_events", name)) as handle:
-            event = json.load(handle)
-        if event.get("event") == "playbook_on_stats":
-            return event
-    raise AssertionError("no playbook_on_stats event in %s" % artifacts)
+    """The job with the engine's socket and the site's directory at the same path."""
+    return awx.run_job(pdd, "deploy", ident, ["/var/run/docker.sock:/var/run/docker.sock",
+                                              "%s:%s" % (site.workdir, site.workdir)], timeout)
 
 
 def test_the_execution_environment_holds_the_collection_and_its_requirements():

@@ -6,10 +6,12 @@ First the lab itself: every inventory host reached over SSH, the initial release
 both load balancers, the demo application's injected error share. Then the releases, with paced load through both
 load balancers; each release case starts from every host on v1. Then releases that meet: two at once, a controller
 SIGKILLed in the middle of a batch (its stale lock, the run that finishes its release, the rollback that undoes exactly
-what it moved), the cleanup of older releases; and the status playbook."""
+what it moved), the cleanup of older releases; the release as an AWX job in the execution environment; and the status
+playbook."""
 
 import json
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -18,6 +20,8 @@ import urllib.request
 import docker
 import pytest
 
+from tests.support import awx, secrets
+from tests.support.awx import read, stats_event
 from tests.support.ansible import ROOT, start_playbook
 from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK
 from tests.support.lab import kill_tree
@@ -440,6 +444,63 @@ def test_cleanup_keeps_exactly_the_last_releases_and_the_revert_target(fleet):
         record = lab.record(host)
         assert [r["version"] for r in record["history"]] == ["v3", "v2"]
         assert record["previous"]["version"] == "v2"
+
+
+def run_release_job(lab, pdd, ident, timeout=900):
+    """The job with the lab's directory at the same path (no Docker socket: the engine is used on the hosts)."""
+    return awx.run_job(pdd, "release", ident, ["%s:%s" % (lab.workdir, lab.workdir)], timeout)
+
+
+def test_an_awx_job_in_the_execution_environment_releases_the_fleet_over_ssh_and_hands_the_release_on(fleet, tmp_path):
+    """The fleet release as AWX runs it: release.yml through ansible-runner with process isolation in our execution
+    environment (`make ee`), from a private data directory as AWX writes it, against the lab's hosts over SSH. The job
+    container is Ansible's controller only: it gets the lab's directory at the same path (the key, the paths the
+    inventory names), the host network (the lab's sshd addresses and registry) and root; no Docker socket."""
+    lab = fleet
+    digest = lab.digest("v2")
+    # The lab's inventory holds the registry credentials the hosts pull with; the project's ansible.cfg, as the
+    # repository's, feeds modules on stdin over SSH.
+    secrets.register_input(os.path.join(str(tmp_path), "job", "inventory", "hosts"))
+    pdd = awx.private_data_dir(tmp_path, lab.inventory_data(), "release", dict(FAST, version="v2", batch_size="50%"),
+                               forks=lab.forks, ansible_cfg="[defaults]\nretry_files_enabled = False\n\n"
+                                                            "[connection]\npipelining = True\n")
+    (proc, artifacts), load = lab.under_load(lambda: run_release_job(lab, pdd, "1"))
+    assert read(os.path.join(artifacts, "status")) == "successful", proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert read(os.path.join(artifacts, "rc")) == "0"
+    assert load["failed"] == 0 and load["total"] > 100, load
+    assert set(lab.versions().values()) == {("v2", "v2")}, lab.versions()
+    assert set(lab.container(h, role).attrs["Config"]["Image"] for h in lab.names for role in ("master", "backup")) \
+        == {"%s/%s@%s" % (lab.registry.address, REPOSITORY, digest)}
+    lab.wait_all_up()
+    # What the next node of an AWX workflow gets as extra variables (set_stats in roles/release/tasks/finish.yml).
+    handed = stats_event(artifacts)["event_data"]["artifact_data"]
+    assert re.match(r"^%s/%s@sha256:[0-9a-f]{64}$" % (re.escape(lab.registry.address), REPOSITORY),
+                    handed["release_image"]), handed["release_image"]
+    assert handed["release_image"] == "%s/%s@%s" % (lab.registry.address, REPOSITORY, digest)
+    assert handed["version"] == "v2"
+    record = handed["baton_release"]
+    assert record["release_id"] == handed["release_id"] and record["outcome"] == "success"
+    assert record["version"] == "v2" and record["image"] == handed["release_image"]
+    assert record["plan"]["canary"] == ["h01"] and record["canary"]["verdict"] == "pass"
+    assert record["plan"]["batches"] == [["h02", "h03", "h04", "h05"], ["h06", "h07", "h08", "h09"], ["h10"]]
+    assert all(record["hosts"][h]["outcome"] == "moved" for h in lab.names)
+    # The same record is the audit's last one on the lock host, every host recorded the release, the lock is free.
+    with open(os.path.join(lab.baton_dir(0), "%s-app.audit.jsonl" % lab.app)) as handle:
+        audited = [json.loads(line) for line in handle if line.strip()]
+    assert audited[-1]["release_id"] == handed["release_id"] and audited[-1]["outcome"] == "success"
+    for host in lab.names:
+        assert lab.record(host)["current"]["release_id"] == handed["release_id"]
+    assert not os.path.exists(lock_path(lab))
+    # The registry password the hosts pull with reaches nothing AWX shows: the job's output and its events (in any
+    # form: quoted, escaped, inside base64).
+    matcher = secrets.Matcher(["registry_password"])
+    assert matcher.find((proc.stdout + proc.stderr).encode()) == []
+    events = os.path.join(artifacts, "job_events")
+    shown = [os.path.join(artifacts, "stdout")] + [os.path.join(events, f) for f in os.listdir(events)]
+    assert len(shown) > 100
+    for path in shown:
+        with open(path, "rb") as handle:
+            assert matcher.find(handle.read()) == [], path
 
 
 def test_status_shows_what_runs_where_the_lock_and_the_last_releases(fleet):
