@@ -56,7 +56,8 @@ def reference_repository(reference):
 
 
 def release_key(release):
-    """What tells two releases apart: their version and image ID (as _release.same_release compares them)."""
+    """What tells two releases apart here: their version and image ID. (_release.same_release also tells two
+    configurations of one image apart; they keep the same image, which is all a cleanup decides on.)"""
     return (release.get("version"), release.get("image_id"))
 
 
