@@ -152,7 +152,7 @@ def test_first_deploy_check_mode_then_apply_then_idempotent(docker_client, slot,
 
 def test_failed_first_deploy_leaves_the_slot_empty(docker_client, slot, port):
     result = swap_result(slot, image=BROKEN, ports=["127.0.0.1:%d:8000" % port], labels=TEST_LABELS,
-                         health=probe(port, retries=3))
+                         health=probe(port, retries=3, interval=1.5))
     assert result["failed"] is True
     assert result["rolled_back"] is False
     assert result["created"] is True
@@ -231,7 +231,7 @@ def test_a_stopped_slot_gets_a_fresh_container(docker_client, slot, port):
 def test_broken_image_rolls_back_to_the_running_container(docker_client, slot, port):
     old_id = deploy_v1(slot, port)["container"]["new_id"]
 
-    result = swap_result(slot, image=BROKEN, health=probe(port, retries=4), log_lines=10)
+    result = swap_result(slot, image=BROKEN, health=probe(port, retries=4, interval=1.5), log_lines=10)
     assert result["failed"] is True
     assert result["rolled_back"] is True
     assert result["container"]["new_id"] == result["container"]["old_id"] == old_id

@@ -184,10 +184,10 @@ def test_push_repoints_a_tag(fleet_lab):
     v2, v3 = fleet_lab.digest("v2"), fleet_lab.digest("v3")
     assert v2 != v3
     try:
-        assert fleet_lab.push("v2", "baton-demo/app:v3") == v3
+        assert fleet_lab.push("v2", "v3") == v3
         assert fleet_lab.digest("v2") == v3
     finally:
-        assert fleet_lab.push("v2", "baton-demo/app:v2") == v2
+        assert fleet_lab.push("v2", "v2") == v2
 
 
 def _status(url):
@@ -275,7 +275,7 @@ def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and lab.slot_version("h01", "backup") != "v2":
             time.sleep(0.5)
-        lab.push("v2", "baton-demo/app:v3")
+        lab.push("v2", "v3")
         moved.set()
 
     pusher = threading.Thread(target=repush_when_the_canary_is_done)
@@ -284,7 +284,7 @@ def test_a_clean_release_goes_canary_then_batches_on_one_digest_with_zero_failed
         run, load = lab.under_load(lambda: release(lab, "v2", keep_releases=1, batch_size="50%"))
     finally:
         pusher.join()
-        lab.push("v2", "baton-demo/app:v2")
+        lab.push("v2", "v2")
     assert run.rc == 0, run.output[-6000:]
     assert moved.is_set(), "the tag was not moved during the release"
     assert load["failed"] == 0 and load["total"] > 300, load

@@ -70,7 +70,8 @@ def test_check_mode_upgrade_reports_change_and_touches_nothing(deployed):
 def test_broken_release_is_rolled_back_and_traffic_never_stops(deployed):
     site = deployed
     backup_id = site.container("app1", "backup").id
-    site.extra_vars["rollout_health_retries"] = 10
+    # 8 s: the broken app has started and logged its error by the last probe, even on a busy machine.
+    site.extra_vars.update(rollout_health_retries=8, rollout_health_interval=1.0)
     run, load = under_load(site, lambda: site.deploy("broken"))
     assert run.rc != 0
     result = run.result(ROLL)

@@ -19,9 +19,10 @@ What ``FleetLab(workdir, hosts=N).start()`` builds, everything under ``workdir``
   ``release_lock_host: lb0``, and the registry credentials the rollout pulls with (``rollout_pull: always``).
 - **two HAProxy processes** (``lab.lbs``: lb0, lb1), each a frontend on a free port and the backend ``<app>`` with
   ``hNN_master`` and ``hNN_backup`` (backup flag) for every host, health checks every second, and an admin socket.
-- **a registry** of its own (tests/support/registry.py) holding ``baton-demo/app:v1/v2/v3`` as
+- **a registry** of its own (tests/support/registry.py) holding the lab's own copies of ``baton-demo/app:v1/v2/v3``
+  (``baton-fleet/app:v1``..., one label more: image IDs no other test's container runs) as
   ``<registry>/fleet/app:v1``... (its storage copied from a cached seed, tests/support/registry.seed_storage: the
-  layers are pushed once per image build, not at every start); ``lab.push(tag, source_image)`` re-points a tag through
+  layers are pushed once per image build, not at every start); ``lab.push(tag, source_tag)`` re-points a tag through
   a real push, ``lab.digest(tag)`` reads its manifest digest from the registry.
 
 Then ``lab.deploy_initial("v1")`` runs the rollout role on every app host at once (forks >= hosts) and waits until
@@ -33,6 +34,7 @@ The session fixture ``fleet_lab`` (tests/integration/conftest.py) gives each pyt
 """
 
 import base64
+import io
 import json
 import os
 import shutil
@@ -60,7 +62,8 @@ from .registry import Registry, seed_storage
 
 SSHD = "/usr/sbin/sshd"
 MAX_LISTEN_SOCKS = 16  # OpenSSH's limit of listen sockets per sshd
-SOURCE = "baton-demo/app"
+SOURCE = "baton-demo/app"  # the images `make images` builds
+LAB_IMAGE = "baton-fleet/app"  # the lab's own copies of them (see FleetLab._build_images)
 REPOSITORY = "fleet/app"
 TAGS = ("v1", "v2", "v3")
 LABEL = "baton.fleet"
@@ -224,9 +227,22 @@ class FleetLab:
     def _start_registry(self):
         regdir = os.path.join(self.workdir, "registry")
         os.makedirs(regdir, exist_ok=True)
-        seed_storage(os.path.join(regdir, "data"), {"%s:%s" % (REPOSITORY, tag): "%s:%s" % (SOURCE, tag)
+        self._build_images()
+        seed_storage(os.path.join(regdir, "data"), {"%s:%s" % (REPOSITORY, tag): self.source(tag)
                                                     for tag in self.tags}, client=self.docker)
         self.registry = Registry(regdir, password=secrets.REGISTRY_PASSWORD).start()
+
+    def _build_images(self):
+        """The lab's own image of each tag: the demo image with one label more, so that no container outside the lab
+        (other tests on the same engine) runs an image ID the lab's releases run: a release cleanup rightly keeps an
+        image any container uses. A label on top of an unchanged image comes from the build cache: the same ID."""
+        for tag in self.tags:
+            dockerfile = "FROM %s:%s\nLABEL baton.fleet.image=%s\n" % (SOURCE, tag, tag)
+            self.docker.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=self.source(tag), rm=True)
+
+    def source(self, tag):
+        """The lab's local image of ``tag`` (what the registry's ``fleet/app:<tag>`` starts as)."""
+        return "%s:%s" % (LAB_IMAGE, tag)
 
     def _write_inventory(self):
         document = self.inventory_data()
@@ -294,10 +310,10 @@ class FleetLab:
     def _auth(self):
         return {"username": self.registry.username, "password": self.registry.password}
 
-    def push(self, tag, source_image):
-        """Point ``<registry>/fleet/app:<tag>`` at ``source_image`` (a local image) and push it; its digest."""
+    def push(self, tag, source_tag):
+        """Point ``<registry>/fleet/app:<tag>`` at the lab's image of ``source_tag`` and push it; its digest."""
         ref = self.ref(tag)
-        self.docker.images.get(source_image).tag(ref)
+        self.docker.images.get(self.source(source_tag)).tag(ref)
         for line in self.docker.api.push(ref, auth_config=self._auth(), stream=True, decode=True):
             if "error" in line:
                 raise RuntimeError("pushing %s: %s" % (ref, line["error"]))
