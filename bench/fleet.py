@@ -11,9 +11,10 @@ ends, in this order:
   peer-fleet   v1 -> v2 the way an Ansible user writes it today (bench/peer/fleet.yml: serial 25%,
                community.general.haproxy on each load balancer host, community.docker.docker_container)
 
-Writes bench/results/fleet.json (one record per kind) and bench/results/fleet.png (requests per second, failures and
-p99 latency over time for each kind, with the canary, each batch and the revert marked from the play's task events,
-bench/callback_plugins/baton_events.py), prints a summary and exits non-zero when a check is violated:
+Writes bench/results/fleet.json (one record per kind: the fields the checks read, what the run cost this machine,
+cpu_seconds of its cpus, and each play's seconds, phase_seconds) and bench/results/fleet.png (requests per second,
+failures and p99 latency over time for each kind, with the canary, each batch and the revert marked from the play's
+task events, bench/callback_plugins/baton_events.py), prints a summary and exits non-zero when a check is violated:
   fleet and fleet-revert fail no request;
   fleet: seconds - canary_seconds <= 1.5 * batches * one_host_seconds;
   peer-fleet: seconds >= 2 * (fleet's seconds - canary_seconds).
@@ -101,10 +102,37 @@ def measured(lab, name, run):
         box["run"] = run(run_env(events))
         box["seconds"] = round(time.monotonic() - began, 2)
 
+    cpu_before = machine_cpu_seconds()
     run_with(loads, action, settle=2.0, after=1.0)
+    cpu = round(machine_cpu_seconds() - cpu_before, 1)
     records = [r for load in loads for r in load.window()]
     return dict(run=box["run"], seconds=box["seconds"], records=records, load=LoadGenerator.summary(records),
-                events=read_jsonl(events), origin=origin)
+                events=read_jsonl(events), origin=origin, cpu_seconds=cpu)
+
+
+def machine_cpu_seconds():
+    """CPU seconds this machine has spent, every process together (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as handle:
+        ticks = [int(v) for v in handle.readline().split()[1:]]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]
+    return busy / float(os.sysconf("SC_CLK_TCK"))
+
+
+def cpu_fields(result):
+    """What the run cost the machine: its CPU seconds (the lab's hosts, the engine, both load balancers, the load and
+    Ansible together, load included from its start to its end) and the machine's CPUs. The lab's hosts share these
+    CPUs, where a real fleet's hosts each have their own."""
+    return {"cpu_seconds": result["cpu_seconds"], "cpus": os.cpu_count()}
+
+
+def phase_seconds(events):
+    """{play name: seconds from its first to its last task event} of a release run, in the play order."""
+    phases = {}
+    for event in events:
+        if event["event"] in ("start", "end"):
+            begin, end = phases.get(event["play"], (event["time"], event["time"]))
+            phases[event["play"]] = (min(begin, event["time"]), max(end, event["time"]))
+    return dict((play, round(end - begin, 1)) for play, (begin, end) in phases.items())
 
 
 def expect(run, ok, what):
@@ -161,8 +189,8 @@ def one_host(lab):
         expect(result["run"], True, "the one-host rollout to %s" % version)
         seconds.append(result["seconds"])
         load = result["load"]
-        print("one host -> %s: %.2f s, failed %d / %d" % (version, result["seconds"], load["failed"], load["total"]),
-              flush=True)
+        print("one host -> %s: %.2f s, failed %d / %d, machine cpu %.1f s" % (
+            version, result["seconds"], load["failed"], load["total"], result["cpu_seconds"]), flush=True)
     return round(sum(seconds) / len(seconds), 2)
 
 
@@ -181,7 +209,9 @@ def release_record(kind, lab, result, one_host_seconds):
         "one_host_seconds": one_host_seconds,
         "load_balancers": len(lab.lbs),
         "module_executions": module_executions(result["run"].records, lab.names[1]),
+        "phase_seconds": phase_seconds(result["events"]),
     }
+    out.update(cpu_fields(result))
     if kind == "fleet-revert":
         out["reverted"] = sorted(record["reverted"])
     return out, release_marks(result["events"], record), record
@@ -232,6 +262,7 @@ def peer_fleet(lab, one_host_seconds):
         "canary_seconds": 0, "one_host_seconds": one_host_seconds, "load_balancers": len(lab.lbs),
         "module_executions": module_executions(result["run"].records, lab.names[1]),
     }
+    record.update(cpu_fields(result))
     marks = [("b%d" % n, "batch", span(result["events"], PEER_PLAY, set(b))) for n, b in enumerate(batches, 1)]
     return record, [m for m in marks if m[2]], result
 
@@ -335,7 +366,8 @@ def main():
             handle.write("\n")
         draw(os.path.join(args.results, "fleet.png"), runs)
         average = " ".join("%.2f" % v for v in os.getloadavg())
-        print("%s: %.1f s   load average %s" % (runs[-1][0]["kind"], runs[-1][0]["seconds"], average), flush=True)
+        print("%s: %.1f s, machine cpu %.1f s   load average %s" % (
+            runs[-1][0]["kind"], runs[-1][0]["seconds"], runs[-1][0]["cpu_seconds"], average), flush=True)
 
     with FleetLab(os.path.join(WORK, "lab"), hosts=args.hosts) as lab:
         lab_vars(lab)
