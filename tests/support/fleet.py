@@ -134,6 +134,7 @@ class FleetLab:
         try:
             self._start_sshd()
             self._start_lbs()
+            self._build_images()
             self._start_registry()
             self._write_inventory()
         except BaseException:
@@ -227,7 +228,6 @@ class FleetLab:
     def _start_registry(self):
         regdir = os.path.join(self.workdir, "registry")
         os.makedirs(regdir, exist_ok=True)
-        self._build_images()
         seed_storage(os.path.join(regdir, "data"), {"%s:%s" % (REPOSITORY, tag): self.source(tag)
                                                     for tag in self.tags}, client=self.docker)
         self.registry = Registry(regdir, password=secrets.REGISTRY_PASSWORD).start()
