@@ -276,7 +276,7 @@ def test_killed_at_random_moments_the_next_run_converges_without_losing_a_reques
         left = dict(journal=os.path.exists(os.path.join(lab.state_dir, "%s.journal.json" % lab.app)),
                     states=lab.states())
         result, run = lab.rollout(version)
-        assert run.rc == 0, (delay, left, run.output[-4000:])
+        assert run.rc == 0, (delay, result.get("msg"), left, run.output[-4000:])
         if result["changed"]:  # the kill came before the rollout ended: this run finished it
             interrupted.append((round(delay, 2), left, result["restored"], [s["action"] for s in result["plan"]]))
         time.sleep(0.5)

@@ -65,7 +65,7 @@ class Lab:
                 ports=["127.0.0.1:%d:8000" % port], labels={"baton.test": "1", "baton.site": self.app},
                 health=dict(url="http://127.0.0.1:%d/health" % port))))
         args = dict(app=self.app, image="%s:%s" % (IMAGE, version), state_dir=self.state_dir, units=units,
-                    container=dict(stop_timeout=5, health=dict(interval=0.2, retries=40)),
+                    container=dict(stop_timeout=5, health=dict(interval=0.2, retries=150)),
                     secret_env={"APP_TOKEN": secrets.LAB_SECRET_ENV},
                     load_balancers=[dict(socket=lb["endpoint"]) for lb in self.lbs],
                     drain_timeout=20, up_timeout=20, lock_timeout=5)
@@ -149,8 +149,17 @@ def descendants(pid):
 
 
 def kill_tree(pid):
-    """SIGKILL a run and everything it started, all at once, as a lost host or a killed job container would."""
-    for target in [pid] + descendants(pid):
+    """SIGKILL a run and everything it started, all at once, as a lost host or a killed job container would. A run
+    started in a session of its own (``start_playbook``) is killed as its process group, in one step of the kernel's:
+    killing process by process from a list read earlier would miss a module process that a worker forks in between
+    (it would go on holding the app's lock)."""
+    tree = [pid] + descendants(pid)
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for target in tree:  # anything that had left the group
         try:
             os.kill(target, signal.SIGKILL)
         except ProcessLookupError:
