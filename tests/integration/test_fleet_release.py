@@ -248,12 +248,18 @@ def test_a_failing_hook_before_the_release_stops_it_before_anything_changes(flee
     assert not os.path.exists(lock_path(lab))
 
 
-def test_a_canary_bound_shorter_than_its_observation_is_refused_before_anything_changes(fleet):
+@pytest.mark.parametrize("settings, message", [
+    (dict(canary_seconds=12, canary_max_seconds=8), "canary_max_seconds (8) must be at least canary_seconds (12)"),
+    (dict(canary_min_requests=0), "min_requests must be between 1 and 1000000000, got 0"),
+    (dict(canary_weight=150), "weight must be a percent between 1 and 100, got 150"),
+], ids=["bound-shorter-than-observation", "no-request-needed", "weight-over-100"])
+def test_canary_settings_the_judgement_refuses_stop_the_release_before_anything_changes(fleet, settings, message):
     lab = fleet
-    run = release(lab, "v2", canary_seconds=12, canary_max_seconds=8)
-    assert run.rc != 0 and "canary_max_seconds (8) must be at least canary_seconds (12)" in run.output
-    assert not run.results(RELEASE_TASK), "a host was released"
-    assert not os.path.exists(lock_path(lab))
+    ids = dict(((h, slot), lab.container(h, slot).id) for h in lab.names for slot in ("master", "backup"))
+    run = release(lab, "v2", **settings)
+    assert run.rc != 0 and message in run.output, run.output[-3000:]
+    assert dict(((h, slot), lab.container(h, slot).id) for h in lab.names for slot in ("master", "backup")) == ids
+    assert not os.path.exists(lock_path(lab)), "the lock was not released"
 
 
 def test_a_wrong_health_check_is_refused_before_anything_changes(fleet):
