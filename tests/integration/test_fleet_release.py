@@ -335,6 +335,22 @@ def test_a_canary_that_answers_500_on_a_share_of_requests_is_reverted_and_nothin
     lab.wait_all_up()
 
 
+def test_a_hook_failing_after_the_canary_verdict_stops_the_release_and_sends_the_canary_back(fleet):
+    lab = fleet
+    ids = dict((h, lab.container(h, "master").id) for h in lab.names if h != "h01")
+    smoke = ["sh", "-c", "echo smoke test of $BATON_RELEASE_VERSION failed >&2; exit 4"]
+    run, load = lab.under_load(lambda: release(lab, "v2", release_hooks={"after_canary": [smoke]}))
+    assert run.rc != 0
+    assert "the after_canary hook failed: smoke test of v2 failed" in run.output, run.output[-3000:]
+    assert set(lab.versions().values()) == {("v1", "v1")}, lab.versions()
+    assert dict((h, lab.container(h, "master").id) for h in lab.names if h != "h01") == ids
+    record = audit(lab)[-1]
+    assert record["outcome"] == "failure" and record["reverted"] == ["h01"], record
+    assert load["failed"] == 0, load
+    assert not os.path.exists(lock_path(lab)), "the lock was not released"
+    lab.wait_all_up()
+
+
 def test_a_release_that_fails_on_a_host_of_the_last_batch_sends_every_moved_host_back(fleet, tmp_path):
     lab = fleet
     host_vars = os.path.join(os.path.dirname(lab.inventory), "host_vars")
