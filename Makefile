@@ -57,12 +57,12 @@ lint: bootstrap
 collection: bootstrap
 	@bash scripts/build_collection.sh
 
-# The images build is one process at a time (debootstrap's shell and perl, dpkg), so one of the two cores idles:
-# sanity, lint and collection, which need neither the engine nor the images, run meanwhile (scripts/overlap.sh prints their output after the images').
+# The images, collection and execution environment builds are mostly one process at a time (debootstrap's shell
+# and perl, dpkg, pip in the EE build), so one of the two cores idles: sanity and lint, which need neither the engine
+# nor the images nor build/dist, run meanwhile (scripts/overlap.sh prints their output after the builds').
 test: bootstrap
-	@bash scripts/overlap.sh 'images=bash scripts/build_images.sh' \
-	  -- 'sanity=bash scripts/sanity.sh' 'lint=bash scripts/lint.sh' 'collection=bash scripts/build_collection.sh'
-	@bash scripts/stage.sh ee bash scripts/build_ee.sh
+	@bash scripts/overlap.sh 'images=bash scripts/build_images.sh' 'collection=bash scripts/build_collection.sh' \
+	  'ee=bash scripts/build_ee.sh' -- 'sanity=bash scripts/sanity.sh' 'lint=bash scripts/lint.sh'
 	@VENV=$(VENV) bash scripts/stage.sh pytest bash scripts/pytest.sh $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 

@@ -4,9 +4,10 @@
 # stages run one after the other, each through scripts/stage.sh (so each keeps its "stage NAME: N s" line), and a
 # chain stops at its first failing stage, as make does.
 #
-# Only stages that share no files may overlap: e.g. the images (the Docker engine, debootstrap under /tmp) with
-# sanity (build/sanity, build/ansible-test-home), lint (build/collections, build/ansible-lint-home) and collection
-# (build/collection-src, build/dist), none of which needs the engine.
+# Only stages that share no files may overlap: e.g. the images (the Docker engine, debootstrap under /tmp), the
+# collection (build/collection-src, build/dist) and the execution environment (build/ee, the engine) with sanity
+# (build/sanity, build/ansible-test-home) and lint (build/collections, build/ansible-lint-home), neither of which needs
+# the engine or build/dist.
 #
 # Usage: scripts/overlap.sh NAME=COMMAND... -- NAME=COMMAND...
 #   e.g. scripts/overlap.sh 'images=bash scripts/build_images.sh' -- 'lint=bash scripts/lint.sh'
