@@ -30,6 +30,21 @@ def deployed(site):
     return site
 
 
+@pytest.fixture(scope="module")
+def deployed_unchanged(tmp_path_factory):
+    """The site with v1 deployed and every server UP, shared by the tests of one file that must leave it as they
+    found it (each asserts that nothing changed): one deploy for all of them instead of one each."""
+    s = Site(tmp_path_factory.mktemp("deployed"))
+    s.setup_lb()
+    try:
+        run = s.deploy("v1")
+        assert run.rc == 0, run.output[-4000:]
+        s.wait_all_up()
+        yield s
+    finally:
+        s.teardown()
+
+
 @pytest.fixture(scope="session")
 def fleet_lab(tmp_path_factory):
     """One fleet lab per worker (tests/support/fleet.py): 10 application hosts and two load balancer hosts over the

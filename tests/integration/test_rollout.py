@@ -55,8 +55,8 @@ def test_upgrade_under_load_loses_no_request_and_rerun_changes_nothing(deployed)
     assert ids(site) == before
 
 
-def test_check_mode_upgrade_reports_change_and_touches_nothing(deployed):
-    site = deployed
+def test_check_mode_upgrade_reports_change_and_touches_nothing(deployed_unchanged):
+    site = deployed_unchanged
     before = ids(site)
     run = site.deploy("v2", check=True, diff=True)
     assert run.rc == 0, run.output[-4000:]
@@ -87,8 +87,8 @@ def test_broken_release_is_rolled_back_and_traffic_never_stops(deployed):
     assert site.record("app1")["current"]["version"] == "v1"
 
 
-def test_unknown_tag_stops_before_anything_changes(deployed):
-    site = deployed
+def test_unknown_tag_stops_before_anything_changes(deployed_unchanged):
+    site = deployed_unchanged
     before = ids(site)
     run = site.deploy("v404")
     assert run.rc != 0
@@ -102,8 +102,8 @@ def test_unknown_tag_stops_before_anything_changes(deployed):
     assert stats["app1_master"]["status"] == "UP"
 
 
-def test_missing_haproxy_socket_is_a_clear_error_and_nothing_changes(deployed):
-    site = deployed
+def test_missing_haproxy_socket_is_a_clear_error_and_nothing_changes(deployed_unchanged):
+    site = deployed_unchanged
     before = ids(site)
     missing = os.path.join(site.workdir, "nope.sock")
     run = site.deploy("v2", extra_vars={"rollout_haproxy_socket": missing})
@@ -114,8 +114,8 @@ def test_missing_haproxy_socket_is_a_clear_error_and_nothing_changes(deployed):
     assert ids(site) == before
 
 
-def test_unknown_backend_is_a_clear_error_and_nothing_changes(deployed):
-    site = deployed
+def test_unknown_backend_is_a_clear_error_and_nothing_changes(deployed_unchanged):
+    site = deployed_unchanged
     before = ids(site)
     run = site.deploy("v2", extra_vars={"rollout_haproxy_backend": "nosuchapp"})
     assert run.rc != 0
@@ -124,8 +124,8 @@ def test_unknown_backend_is_a_clear_error_and_nothing_changes(deployed):
     assert ids(site) == before
 
 
-def test_non_numeric_timeout_fails_argument_validation(deployed):
-    site = deployed
+def test_non_numeric_timeout_fails_argument_validation(deployed_unchanged):
+    site = deployed_unchanged
     before = ids(site)
     run = site.deploy("v2", extra_vars={"rollout_drain_timeout": "soon"})
     assert run.rc != 0
@@ -167,8 +167,8 @@ def test_rollback_playbook_returns_to_the_previous_release(deployed):
     assert record["current"]["version"] == "v1" and record["previous"]["version"] == "v2"
 
 
-def test_rollback_without_history_is_refused(deployed):
-    site = deployed
+def test_rollback_without_history_is_refused(deployed_unchanged):
+    site = deployed_unchanged
     run = site.playbook("rollback.yml")
     assert run.rc != 0
     assert "no release before the current one" in run.output
