@@ -113,9 +113,9 @@ def pytest_sessionstart(session):
 # Seconds each test file of the suites took in a run of 3 xdist workers on a busy 2-CPU machine (--durations=0, summed
 # per file). Workers get the files longest first, so that the run does not end with one worker alone on a long file.
 FILE_SECONDS = {
-    "tests/integration/test_fleet_release.py": 1400,
+    "tests/integration/test_fleet_release.py": 1450,
     "tests/integration/test_container_swap.py": 572,
-    "tests/integration/test_rollout.py": 478,
+    "tests/integration/test_rollout.py": 380,
     "tests/fuzz/test_module_fuzz.py": 445,
     "tests/integration/test_stack.py": 385,
     "tests/integration/test_rollout_module.py": 373,
