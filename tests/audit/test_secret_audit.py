@@ -15,7 +15,12 @@ gzip files. Files that hold a secret by design are left out by these rules, and 
   scan (eb_dockerrun documents that the file holds env values in clear, Elastic Beanstalk reads them there);
 - an ansible-runner private data dir's inputs: env/envvars and env/extravars (beside project/), and the
   artifacts/<ident>/env.list ansible-runner writes to hand that environment to `docker run --env-file`; in its
-  artifacts/<ident>/command (JSON: command, cwd, env) the env values are dropped, the command line is scanned.
+  artifacts/<ident>/command (JSON: command, cwd, env) the env values are dropped, the command line is scanned;
+- the container runtime's exec process spec, runc-process<N> (JSON: args, env, cwd): the Docker engine writes one to
+  the temporary directory for every exec (a HEALTHCHECK's too), the container's environment in it, and removes it
+  when the exec returns; an exec cut short by its container's removal leaves it behind. It is the engine's copy of
+  the container's configuration (as /var/lib/docker keeps it), not a file of ours: the env values are dropped, the
+  rest (the exec's argv) is scanned.
 
 Values not unique to the session (fixed by a helper or by moto) are only searched for in this session's own files
 (its logs, its audit dir, its pytest tmp dirs) and processes (those descending from its pytest processes).
@@ -126,6 +131,8 @@ def _by_design(path, data):
         return _json_dropping(data, _drop_dockerrun_env) or data
     if name == "command" and _in_runner_artifacts(path):
         return _json_dropping(data, _drop_runner_env) or data
+    if name.startswith("runc-process"):
+        return _json_dropping(data, _drop_exec_spec_env) or data
     return data
 
 
@@ -140,6 +147,13 @@ def _drop_runner_env(document):
     if not isinstance(document.get("env"), dict) or "command" not in document:
         return False
     document["env"] = sorted(document["env"])  # the names stay, the values go
+    return True
+
+
+def _drop_exec_spec_env(document):
+    if not isinstance(document.get("env"), list) or not isinstance(document.get("args"), list) or "cwd" not in document:
+        return False
+    document["env"] = [str(pair).split("=", 1)[0] for pair in document["env"]]  # the names stay, the values go
     return True
 
 
@@ -247,12 +261,20 @@ def test_the_scanners_find_planted_values_in_every_form(argv_sampler, tmp_path, 
         archive.writestr("Dockerrun.aws.json", json.dumps({"AWSEBDockerrunVersion": 2, "x": canary}))
     forms["zip"] = forms["zip"].getvalue()
     forms["gz"] = gzip.compress(("line\n" * 1000 + canary).encode())
+    # An exec process spec loses its env values only: a value in its argv is found.
+    forms["runc-process4242"] = json.dumps({"args": ["sh", "-c", canary], "env": ["APP_TOKEN=" + canary], "cwd": "/"}).encode()
     for name, data in forms.items():
         (tmp_path / name).write_bytes(data)
     found, stats = scan_files([str(tmp_path)], matcher, since=secrets.STARTED)
     assert sorted(os.path.basename(p.split("!")[0]) for p in found["audit_canary"]) == sorted(forms), found
     for path in tmp_path.iterdir():
         path.unlink()
+    # ... and a value in its env only is left out, and counted as such.
+    (tmp_path / "runc-process4243").write_bytes(json.dumps({"args": ["true"], "env": ["APP_TOKEN=" + canary],
+                                                             "cwd": "/"}).encode())
+    found, stats = scan_files([str(tmp_path)], matcher, since=secrets.STARTED)
+    assert not found and [p for p, rule in stats["excluded_hits"]["audit_canary"]] == [str(tmp_path / "runc-process4243")]
+    (tmp_path / "runc-process4243").unlink()
 
     sweeps = argv_sampler.sweeps
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)", canary])
