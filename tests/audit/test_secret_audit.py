@@ -270,8 +270,8 @@ def test_the_scanners_find_planted_values_in_every_form(argv_sampler, tmp_path, 
     for path in tmp_path.iterdir():
         path.unlink()
     # ... and a value in its env only is left out, and counted as such.
-    (tmp_path / "runc-process4243").write_bytes(json.dumps({"args": ["true"], "env": ["APP_TOKEN=" + canary],
-                                                             "cwd": "/"}).encode())
+    spec = {"args": ["true"], "env": ["APP_TOKEN=" + canary], "cwd": "/"}
+    (tmp_path / "runc-process4243").write_bytes(json.dumps(spec).encode())
     found, stats = scan_files([str(tmp_path)], matcher, since=secrets.STARTED)
     assert not found and [p for p, rule in stats["excluded_hits"]["audit_canary"]] == [str(tmp_path / "runc-process4243")]
     (tmp_path / "runc-process4243").unlink()
