@@ -245,11 +245,13 @@ class ServerState(object):
                     sessions=self.sessions, queued=self.queued)
 
     def describe_check(self):
-        """", last check L4CON (Connection refused)" or "" when the server has no check."""
-        if not self.check_status:
+        """", last check L4CON (Connection refused)" or "" when the server has no check. HAProxy marks the status of a
+        check that is running again with "* " in front: the result named is still the last one's."""
+        status = self.check_status[2:] if self.check_status.startswith("* ") else self.check_status
+        if not status:
             return ""
         detail = " (%s)" % self.check_desc if self.check_desc else ""
-        return ", last check %s%s" % (self.check_status, detail)
+        return ", last check %s%s" % (status, detail)
 
     def __repr__(self):
         return "ServerState(%s, %r)" % (self.name, self.as_dict())

@@ -127,10 +127,10 @@ class SlowKeeper:
 
 class OnDrain:
     """Runs ``fault()`` in a thread as soon as the master shows DRAIN on every load balancer of ``indexes`` (read
-    through the observer sockets every 10 ms, for at most ``timeout`` seconds). ``fired_at``/``done_at``: monotonic
-    times."""
+    through the observer sockets every 10 ms, for at most ``timeout`` seconds: on a loaded machine the rollout may take
+    long to reach the drain). ``fired_at``/``done_at``: monotonic times."""
 
-    def __init__(self, flab, indexes, fault, timeout=30):
+    def __init__(self, flab, indexes, fault, timeout=90):
         self.flab = flab
         self.indexes = indexes
         self.fault = fault

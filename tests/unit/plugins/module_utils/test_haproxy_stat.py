@@ -158,6 +158,8 @@ def test_server_state_sessions_and_check_detail():
     down = server_state(STAT_STARTED, SERVERS_STATE_STARTED, "web", "web3")
     assert down.describe_check() == ", last check L4CON (Connection refused)"
     assert down.address == "127.0.0.1:50879"
+    down.check_status = "* L4CON"  # HAProxy's mark of a check running again: the last result is still named
+    assert down.describe_check() == ", last check L4CON (Connection refused)"
 
 
 @pytest.mark.parametrize("status, admin_bits, is_up", [
