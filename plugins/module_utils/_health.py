@@ -55,7 +55,10 @@ def _check_still_running(state, first):
     """Raise UnhealthyError when the container stopped or restarted since ``first``."""
     status = state.get("Status")
     if state.get("Restarting") or (first and state.get("StartedAt") != first.get("StartedAt")):
-        raise UnhealthyError("it restarted (last exit code %s)" % state.get("ExitCode"))
+        if state.get("Restarting") or state.get("ExitCode"):
+            raise UnhealthyError("it restarted (last exit code %s)" % state.get("ExitCode"))
+        # the engine sets ExitCode back to 0 when it starts the container again
+        raise UnhealthyError("it exited and the engine started it again at %s" % state.get("StartedAt"))
     if not state.get("Running"):
         reason = "it is %s" % (status or "not running")
         if status in ("exited", "dead"):

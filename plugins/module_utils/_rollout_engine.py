@@ -196,6 +196,10 @@ class Rollout(object):
         for index, lb in enumerate(params["load_balancers"]):
             entry = dict(spec=lb["socket"], backend=lb["backend"] or params["backend"] or self.app,
                          optional=lb["optional"], up=True, index=index, options=lb)
+            for seen in self.lbs:
+                if (seen["spec"], seen["backend"]) == (entry["spec"], entry["backend"]):
+                    raise ParamError("load_balancers[%d]: socket %s with backend %s is load_balancers[%d] again"
+                                     % (index, lb["socket"], entry["backend"], seen["index"]))
             entry["in_container"] = split_container_path(lb["socket"])
             if entry["in_container"] is None:
                 self.connect_load_balancer(entry, lb["socket"])

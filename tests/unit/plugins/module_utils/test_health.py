@@ -19,6 +19,7 @@ RUNNING = {"Status": "running", "Running": True, "Restarting": False, "StartedAt
     (RUNNING, RUNNING, None),
     (dict(RUNNING, StartedAt="t1", ExitCode=137), RUNNING, "it restarted (last exit code 137)"),
     (dict(RUNNING, Restarting=True, ExitCode=1), None, "it restarted (last exit code 1)"),
+    (dict(RUNNING, StartedAt="t1", ExitCode=0), RUNNING, "it exited and the engine started it again at t1"),
     ({"Status": "exited", "Running": False, "ExitCode": 3}, None, "it exited with code 3"),
     ({"Status": "dead", "Running": False, "ExitCode": 137, "Error": "oom"}, None, "it exited with code 137 (oom)"),
     ({"Status": "created", "Running": False}, None, "it is created"),

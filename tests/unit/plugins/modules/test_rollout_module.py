@@ -45,6 +45,8 @@ def run_main(args, monkeypatch, capsys, tmp_path):
     (dict(BASE, container=dict(docker_host="tcp://x:2375")), "container.docker_host: set by the rollout itself"),
     (dict(BASE, load_balancers=[dict(socket="no:such:endpoint")]), "load_balancers[0].socket: "),
     (dict(BASE, load_balancers=[]), "load_balancers: units with a server need at least one load balancer"),
+    (dict(BASE, load_balancers=[dict(socket="/run/lb.sock", backend="shop"), dict(socket="/run/lb.sock")]),
+     "load_balancers[1]: socket /run/lb.sock with backend shop is load_balancers[0] again"),
     (dict(BASE, drain_timeout=-1), "drain_timeout: must be 0 or more seconds"),
     (dict(BASE, history_size=0), "history_size: must be at least 1"),
     (dict(BASE, units=[dict(server="x")]), "missing required arguments: name found in units"),
