@@ -2,8 +2,9 @@
 # Copyright: baton.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters of a fleet release (playbooks/release.yml): the plan, each batch's verdict, the hosts to send back and the
-report, decided by the pure functions of module_utils/_fleet_plan.py from the facts the release keeps per host."""
+"""Filters of a fleet release (playbooks/release.yml): the plan, each batch's verdict, the hosts to send back, what a
+failed hook said and the report, decided by the pure functions of module_utils/_fleet_plan.py from the facts the
+release keeps per host."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +17,7 @@ from ansible_collections.baton.docker.plugins.module_utils._fleet_plan import (
     batch_verdict,
     canary_verdict,
     fleet_plan as _fleet_plan,
+    hook_failure,
     release_report,
     revert_hosts,
 )
@@ -65,6 +67,11 @@ def fleet_revert_hosts(host_vars, fleet_revert=True):
     return revert_hosts(outcomes, bool(fleet_revert))
 
 
+def fleet_hook_failure(failed_result):
+    """What a failed hook said (``ansible_failed_result`` in a rescue)."""
+    return hook_failure(failed_result)
+
+
 def fleet_report(host_vars, release, verdict=None):
     """The audit record and the lines people read; ``release`` holds the release's own facts."""
     host_vars = list(host_vars)
@@ -84,5 +91,6 @@ class FilterModule(object):
             "fleet_batch_verdict": fleet_batch_verdict,
             "fleet_canary_verdict": fleet_canary_verdict,
             "fleet_revert_hosts": fleet_revert_hosts,
+            "fleet_hook_failure": fleet_hook_failure,
             "fleet_report": fleet_report,
         }

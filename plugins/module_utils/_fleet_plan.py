@@ -170,6 +170,16 @@ def canary_verdict(outcomes, canary, judgement):
     return dict(stop=False, failed=[], reason="")
 
 
+def hook_failure(result, limit=300):
+    """What a failed hook said, for the release's reason: the stderr of the first failed command of a loop's result
+    (or of a single result), else the result's ``msg``; stripped, and cut to ``limit`` characters."""
+    result = result if isinstance(result, dict) else {}
+    items = result.get("results") if isinstance(result.get("results"), list) else [result]
+    failed = [item for item in items if isinstance(item, dict) and item.get("failed")]
+    said = str((failed[0].get("stderr") if failed else "") or result.get("msg") or "").strip()
+    return said if len(said) <= limit else said[:limit - 3] + "..."
+
+
 def revert_hosts(outcomes, fleet_revert=True):
     """The hosts to send back to the release they ran before: every host the release moved or left failed (a failed
     host may be half-way), or only the failed ones when ``fleet_revert`` is false; in the order they were tried."""

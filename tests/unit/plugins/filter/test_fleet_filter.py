@@ -15,8 +15,8 @@ def host(name, **facts):
 
 
 def test_filters_are_registered():
-    assert sorted(FilterModule().filters()) == ["fleet_batch_verdict", "fleet_canary_verdict", "fleet_plan",
-                                                "fleet_report", "fleet_revert_hosts"]
+    assert sorted(FilterModule().filters()) == ["fleet_batch_verdict", "fleet_canary_verdict", "fleet_hook_failure",
+                                                "fleet_plan", "fleet_report", "fleet_revert_hosts"]
 
 
 def test_plan_pairs_hosts_with_their_states_in_order():

@@ -9,6 +9,7 @@ from ansible_collections.baton.docker.plugins.module_utils._fleet_plan import (
     config_changes,
     fleet_plan,
     release_report,
+    hook_failure,
     revert_hosts,
     serial_batches,
 )
@@ -123,6 +124,25 @@ def test_bad_budgets_are_named(budget):
 def test_canary_verdict(outcomes, judgement, stop, reason):
     verdict = canary_verdict(outcomes, ["h01"], judgement)
     assert verdict["stop"] is stop and verdict["reason"].startswith(reason)
+
+
+@pytest.mark.parametrize("result, said", [
+    # a loop of hook commands: the first failed command's stderr
+    ({"failed": True, "msg": "One or more items failed", "results": [
+        {"failed": False, "stderr": "fine"}, {"failed": True, "stderr": "smoke test failed\n"},
+        {"failed": True, "stderr": "later"}]}, "smoke test failed"),
+    # a failed command that wrote nothing: the loop's msg
+    ({"failed": True, "msg": "One or more items failed", "results": [{"failed": True, "stderr": ""}]},
+     "One or more items failed"),
+    # a hook task file's failed task
+    ({"failed": True, "msg": "  the smoke test found 3 errors "}, "the smoke test found 3 errors"),
+    ({"failed": True, "stderr": "x" * 400}, "x" * 297 + "..."),
+    ({}, ""),
+    (None, ""),
+    ({"results": "not a list", "msg": "odd"}, "odd"),
+])
+def test_hook_failure_says_what_the_failed_hook_said(result, said):
+    assert hook_failure(result) == said
 
 
 def test_revert_takes_moved_and_failed_hosts_or_only_failed_ones():
