@@ -8,7 +8,6 @@ run-<process>.json), where the audit, run afterwards in its own pytest process o
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 
@@ -20,83 +19,12 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 from tests.support import secrets  # noqa: E402
+from tests.support.argv_sampler import ArgvSampler  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 
 AUDIT_DIR = os.path.join("tests", "audit") + os.sep
 SUITES = ("tests/integration/", "tests/faults/")
-
-
-class ArgvSampler(threading.Thread):
-    """Reads every process's argv (/proc/PID/cmdline, never its environ) every ``interval`` seconds for the whole
-    session and records each planted value seen: its name, the pid, the command name and whether the process descends
-    from this pytest process (values not unique to the session only count there) - never the value."""
-
-    def __init__(self, interval=0.05):
-        super().__init__(name="argv-sampler", daemon=True)
-        self.interval = interval
-        self.stopping = threading.Event()
-        self.sweeps = 0
-        self.processes_read = 0
-        self.busy = 0.0
-        self.hits = []
-        self.started = time.time()
-        self._seen = set()
-        self._known = None
-
-    def run(self):
-        while not self.stopping.is_set():
-            started = time.thread_time()
-            current = secrets.values_signature()  # values registered by any process of the session, workers included
-            if current != self._known:
-                self._known, self.matcher = current, secrets.Matcher()
-            self.sweep()
-            self.busy += time.thread_time() - started  # CPU seconds of this thread
-            self.stopping.wait(self.interval)
-
-    def sweep(self):
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                    argv = handle.read()
-            except OSError:
-                continue
-            self.processes_read += 1
-            for name in self.matcher.find(argv):
-                key = (int(entry), name)
-                if key not in self._seen:
-                    self._seen.add(key)
-                    self.hits.append(dict(name=name, pid=int(entry), command=_comm(entry),
-                                          ours=_descends_from(int(entry), os.getpid()), at=time.time()))
-        self.sweeps += 1
-
-    def stop(self):
-        self.stopping.set()
-        self.join(timeout=5)
-
-
-def _comm(pid):
-    try:
-        with open("/proc/%s/comm" % pid) as handle:
-            return handle.read().strip()
-    except OSError:
-        return "?"
-
-
-def _descends_from(pid, ancestor):
-    for _attempt in range(64):
-        if pid == ancestor:
-            return True
-        if pid <= 1:
-            return False
-        try:
-            with open("/proc/%d/stat" % pid) as handle:
-                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-    return False
 
 
 def _xdist_worker(config):
@@ -202,8 +130,7 @@ def _write_run_record(session, sampler):
     basetemp = str(factory.getbasetemp()) if factory else None
     record = dict(process=secrets.PROCESS, pid=os.getpid(), basetemp=basetemp, finished=time.time(),
                   collected=getattr(session.config, "baton_collected", []), reports=REPORTS,
-                  argv=dict(started=sampler.started, stopped=time.time(), sweeps=sampler.sweeps,
-                            processes_read=sampler.processes_read, busy=sampler.busy, hits=sampler.hits))
+                  argv=sampler.summary())
     os.makedirs(secrets.AUDIT_DIR, mode=0o700, exist_ok=True)
     path = os.path.join(secrets.AUDIT_DIR, "run-%s.json" % secrets.PROCESS)
     with open(path + ".new", "w") as handle:

@@ -2,7 +2,8 @@
 of tests/support/secrets.py (registry password, ECR token, database passwords, secret_env, Rollbar token, AWS keys),
 none of them appears in any Ansible output (every run at -vvv, kept under build/test-logs/), in any file written
 during the session under build/ and /tmp (pytest's tmp dirs included: cron files, systemd units, Dockerrun files,
-bundles, release records, audit logs, journals), nor in any process's argv sampled every 50 ms during the run.
+bundles, release records, audit logs, journals), nor in any process's argv (read at each exec, and swept every 250 ms)
+during the run.
 
 Values are searched for by their distinctive core, the whole value and their base64 forms, also inside zip and
 gzip files. Files that hold a secret by design are left out by these rules, and only these:
@@ -276,12 +277,15 @@ def test_the_scanners_find_planted_values_in_every_form(argv_sampler, tmp_path, 
     assert not found and [p for p, rule in stats["excluded_hits"]["audit_canary"]] == [str(tmp_path / "runc-process4243")]
     (tmp_path / "runc-process4243").unlink()
 
-    sweeps = argv_sampler.sweeps
+    sweeps, execs = argv_sampler.sweeps, argv_sampler.execs
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)", canary])
     proc.wait(timeout=10)
-    time.sleep(0.2)
-    assert argv_sampler.sweeps > sweeps + 5, "the argv sampler is not sampling"
+    time.sleep(2 * argv_sampler.interval)
+    assert argv_sampler.sweeps > sweeps + 2, "the argv sampler is not sweeping"
     assert [h["pid"] for h in argv_sampler.hits if h["name"] == "audit_canary"] == [proc.pid]
+    # Under `make test` the kernel's exec events are read too (a process that lives milliseconds is seen).
+    assert argv_sampler.events is not None, "the argv sampler cannot read the kernel's process events (proc connector)"
+    assert argv_sampler.execs > execs, "the argv sampler saw no exec event"
 
 
 def test_every_planted_value_was_used_by_the_suites(suites_ran):
@@ -332,18 +336,20 @@ def test_no_planted_value_in_any_process_argv(suites_ran, argv_sampler, session_
     """The argv of every process, sampled for the whole session: by this process's sampler and by those of the
     session's earlier pytest processes (the xdist controller of a parallel suite run)."""
     assert argv_sampler.is_alive(), "the argv sampler stopped before the end of the session"
-    samplers = [run["argv"] for run in session_runs] + [dict(
-        started=argv_sampler.started, stopped=time.time(), sweeps=argv_sampler.sweeps,
-        processes_read=argv_sampler.processes_read, busy=argv_sampler.busy, hits=argv_sampler.hits)]
+    samplers = [run["argv"] for run in session_runs] + [argv_sampler.summary()]
     elapsed = time.time() - secrets.STARTED
     sampled = sum(s["stopped"] - s["started"] for s in samplers)
     sweeps = sum(s["sweeps"] for s in samplers)
     # sampled from the session's start to now but for the seconds between two processes of the session
     assert sampled > elapsed - 30 * (len(samplers) - 1) - 5, (sampled, elapsed, len(samplers))
-    # a sweep every ~50 ms for the whole session (a sweep itself takes some ms on a busy machine)
-    assert sweeps > elapsed / 0.5, (sweeps, elapsed)
+    # every exec of the session read as it happened, and a sweep every ~250 ms for the whole session (a sweep itself
+    # takes some ms on a busy machine)
+    assert all(s.get("mode") == "exec events and sweeps" for s in samplers), [s.get("mode") for s in samplers]
+    assert sweeps > elapsed / 1.0, (sweeps, elapsed)
+    assert not any(s["overflows"] for s in samplers), [s["overflows"] for s in samplers]
     names = set(planted_names())
     hits = [h for s in samplers for h in s["hits"] if h["name"] in names and (h["ours"] or secrets.is_unique(h["name"]))]
-    sys.stderr.write("argv sampler: %d sweeps, %d process reads in %.0f s, %.1f CPU s, %d sampling processes\n" % (
-        sweeps, sum(s["processes_read"] for s in samplers), elapsed, sum(s["busy"] for s in samplers), len(samplers)))
+    sys.stderr.write("argv sampler: %d execs, %d sweeps, %d process reads in %.0f s, %.1f CPU s, %d sampling "
+                     "processes\n" % (sum(s["execs"] for s in samplers), sweeps, sum(s["processes_read"] for s in samplers),
+                                      elapsed, sum(s["busy"] for s in samplers), len(samplers)))
     assert not hits, "planted values in process arguments: %s" % hits

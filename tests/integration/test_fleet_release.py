@@ -28,8 +28,8 @@ from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK
 from tests.support.lab import kill_tree
 from tests.support.net import free_port, wait_for_port
 
-# Short canary observations for the tests; the load (4 connections per frontend) gives the canary's master a few
-# hundred requests in that time.
+# Short canary observations for the tests; the load (2 connections of 50 requests a second per frontend, a tenth of
+# them to the canary's master) gives it some 80 requests in that time.
 FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": "100%"}
 # Environment variables the cases below give a release; a host running with one of them is not on the plain v1.
 MARKERS = ("FEATURE_X=", "APP_ERROR_PERCENT=", "APP_BROKEN=")

@@ -83,7 +83,7 @@ def loopback_aliases_work():
 class FleetLab:
     """N application hosts and two load balancer hosts, reached over the lab's own sshd (see the module docstring)."""
 
-    def __init__(self, workdir, hosts=10, app=None, tags=TAGS, connections=4):
+    def __init__(self, workdir, hosts=10, app=None, tags=TAGS, connections=2):
         if not 1 <= hosts <= 250:
             raise ValueError("hosts must be between 1 and 250, not %r" % (hosts,))
         self.workdir = os.path.abspath(str(workdir))
