@@ -2,7 +2,7 @@
 of tests/support/secrets.py (registry password, ECR token, database passwords, secret_env, Rollbar token, AWS keys),
 none of them appears in any Ansible output (every run at -vvv, kept under build/test-logs/), in any file written
 during the session under build/ and /tmp (pytest's tmp dirs included: cron files, systemd units, Dockerrun files,
-bundles, release records, audit logs, journals), nor in any process's argv (read at each exec, and swept every 250 ms)
+bundles, release records, audit logs, journals), nor in any process's argv (read at each exec, and swept every second)
 during the run.
 
 Values are searched for by their distinctive core, the whole value and their base64 forms, also inside zip and
@@ -281,7 +281,7 @@ def test_the_scanners_find_planted_values_in_every_form(argv_sampler, tmp_path, 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)", canary])
     proc.wait(timeout=10)
     time.sleep(2 * argv_sampler.interval)
-    assert argv_sampler.sweeps > sweeps + 2, "the argv sampler is not sweeping"
+    assert argv_sampler.sweeps > sweeps + 1, "the argv sampler is not sweeping"
     assert [h["pid"] for h in argv_sampler.hits if h["name"] == "audit_canary"] == [proc.pid]
     # Under `make test` the kernel's exec events are read too (a process that lives milliseconds is seen).
     assert argv_sampler.events is not None, "the argv sampler cannot read the kernel's process events (proc connector)"
@@ -342,10 +342,10 @@ def test_no_planted_value_in_any_process_argv(suites_ran, argv_sampler, session_
     sweeps = sum(s["sweeps"] for s in samplers)
     # sampled from the session's start to now but for the seconds between two processes of the session
     assert sampled > elapsed - 30 * (len(samplers) - 1) - 5, (sampled, elapsed, len(samplers))
-    # every exec of the session read as it happened, and a sweep every ~250 ms for the whole session (a sweep itself
+    # every exec of the session read as it happened, and a sweep every second for the whole session (a sweep itself
     # takes some ms on a busy machine)
     assert all(s.get("mode") == "exec events and sweeps" for s in samplers), [s.get("mode") for s in samplers]
-    assert sweeps > elapsed / 1.0, (sweeps, elapsed)
+    assert sweeps > elapsed / 2.0, (sweeps, elapsed)
     assert not any(s["overflows"] for s in samplers), [s["overflows"] for s in samplers]
     names = set(planted_names())
     hits = [h for s in samplers for h in s["hits"] if h["name"] in names and (h["ours"] or secrets.is_unique(h["name"]))]

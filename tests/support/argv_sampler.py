@@ -69,7 +69,7 @@ class ArgvSampler(threading.Thread):
     descends from this pytest process (values not unique to the session only count there) and how it was seen (exec
     or sweep) - never the value."""
 
-    def __init__(self, interval=0.25, fallback_interval=0.05):
+    def __init__(self, interval=1.0, fallback_interval=0.05):
         super().__init__(name="argv-sampler", daemon=True)
         self.events = proc_events_socket()
         self.interval = interval if self.events else fallback_interval

@@ -65,7 +65,9 @@ class Lab:
                 ports=["127.0.0.1:%d:8000" % port], labels={"baton.test": "1", "baton.site": self.app},
                 health=dict(url="http://127.0.0.1:%d/health" % port))))
         args = dict(app=self.app, image="%s:%s" % (IMAGE, version), state_dir=self.state_dir, units=units,
-                    container=dict(stop_timeout=5, health=dict(interval=0.2, retries=150)),
+                    # the image's Docker HEALTHCHECK is off, as in the site (tests/support/site.py)
+                    container=dict(stop_timeout=5, health=dict(interval=0.2, retries=150),
+                                   healthcheck=dict(test=["NONE"])),
                     secret_env={"APP_TOKEN": secrets.LAB_SECRET_ENV},
                     load_balancers=[dict(socket=lb["endpoint"]) for lb in self.lbs],
                     drain_timeout=20, up_timeout=20, lock_timeout=5)
