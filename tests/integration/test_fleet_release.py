@@ -9,7 +9,6 @@ SIGKILLed in the middle of a batch (its stale lock, the run that finishes its re
 what it moved), the cleanup of older releases; the release as an AWX job in the execution environment; and the status
 playbook."""
 
-import fcntl
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from tests.support import awx, secrets
 from tests.support.awx import read, stats_event
 from tests.support.ansible import ROOT, start_playbook
 from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK
-from tests.support.lab import kill_tree
+from tests.support.lab import kill_tree, lock_held
 from tests.support.net import free_port, wait_for_port
 
 # Short canary observations for the tests; the load (2 connections of 50 requests a second per frontend, a tenth of
@@ -107,17 +106,8 @@ def start_release(lab, tmp_path, version, **more):
 
 
 def rollout_running(lab, host):
-    """Whether a rollout holds the host's lock (the rollout module's flock on <state_dir>/<app>.lock)."""
-    path = os.path.join(lab.state_dir(host), "%s.lock" % lab.host_app(host))
-    if not os.path.exists(path):
-        return False
-    with open(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    """Whether a rollout holds the host's lock."""
+    return lock_held(os.path.join(lab.state_dir(host), "%s.lock" % lab.host_app(host)))
 
 
 def moved_by(lab, release_id):

@@ -15,7 +15,7 @@ from bench.loadgen import LoadGenerator
 from tests.support.ansible import COLLECTIONS, start_playbook
 from tests.support import secrets
 from tests.support.haproxy import runtime_command
-from tests.support.lab import Lab, kill_tree, under_load
+from tests.support.lab import Lab, kill_tree, lock_held, under_load
 from tests.support.net import free_port
 from tests.support.tls import CertificateAuthority
 
@@ -134,8 +134,18 @@ def test_a_peer_whose_checks_fail_for_a_while_is_waited_for_not_refused(lab_depl
         for lb in lab.lbs:
             runtime_command(lb["socket"], "set server %s/h_backup check-port %d" % (lab.app, port))
 
+    lock = os.path.join(lab.state_dir, "%s.lock" % lab.app)
+    stop = threading.Event()
+
+    def restore_once_the_rollout_runs():
+        # the checks come back 3 s after the rollout took its host lock (it is planning, and waits for the backup)
+        while not stop.is_set() and not lock_held(lock):
+            time.sleep(0.05)
+        if not stop.wait(3):
+            check_port(lab.ports["backup"])
+
     check_port(closed)
-    restore = threading.Timer(10, check_port, [lab.ports["backup"]])
+    restore = threading.Thread(target=restore_once_the_rollout_runs)
     try:
         deadline = time.monotonic() + 30
         while any(row["h_backup"] == "UP" for row in lab.states()) and time.monotonic() < deadline:
@@ -144,7 +154,8 @@ def test_a_peer_whose_checks_fail_for_a_while_is_waited_for_not_refused(lab_depl
         restore.start()
         result, run = lab.rollout("v2")
     finally:
-        restore.cancel()
+        stop.set()
+        restore.join()
         check_port(lab.ports["backup"])
     assert run.rc == 0, run.output[-4000:]
     assert any(w.startswith("waited ") and "h_master" in w for w in result["warnings"]), result.get("warnings")

@@ -2,6 +2,7 @@
 on one a test started) behind TWO real HAProxy instances, one driven over its unix socket and one over TCP (TLS with
 client certificates when asked), with paced load spread over both. Used by the integration and fault suites."""
 
+import fcntl
 import os
 import signal
 import time
@@ -201,3 +202,18 @@ class RotationWatch(StateSampler):
     def gaps(self):
         return [(round(t, 2), index, rows) for t, index, rows in self.answered
                 if not any(status.startswith("UP") for status in rows.values())]
+
+
+def lock_held(path):
+    """Whether a rollout holds the host lock at ``path`` (the rollout module's flock on <state_dir>/<app>.lock)."""
+    try:
+        handle = open(path)
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
