@@ -54,10 +54,11 @@ def http_probe(url, timeout=2.0, validate_certs=True):
 def _check_still_running(state, first):
     """Raise UnhealthyError when the container stopped or restarted since ``first``."""
     status = state.get("Status")
-    if state.get("Restarting") or (first and state.get("StartedAt") != first.get("StartedAt")):
-        if state.get("Restarting") or state.get("ExitCode"):
-            raise UnhealthyError("it restarted (last exit code %s)" % state.get("ExitCode"))
-        # the engine sets ExitCode back to 0 when it starts the container again
+    started_again = first and state.get("StartedAt") != first.get("StartedAt")
+    # the engine sets ExitCode back to 0 when it starts the container again: a 0 then says nothing
+    if state.get("Restarting") or (started_again and state.get("ExitCode")):
+        raise UnhealthyError("it restarted (last exit code %s)" % state.get("ExitCode"))
+    if started_again:
         raise UnhealthyError("it exited and the engine started it again at %s" % state.get("StartedAt"))
     if not state.get("Running"):
         reason = "it is %s" % (status or "not running")

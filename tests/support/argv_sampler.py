@@ -98,10 +98,14 @@ class ArgvSampler(threading.Thread):
         next_sweep = 0.0
         while not self.stopping.is_set():
             started = time.thread_time()
-            self._refresh_matcher()
-            if self.events:
-                self._read_events()
-            if time.monotonic() >= next_sweep:
+            pids, dropped = self._pending_execs() if self.events else ([], False)
+            # a dropped event is an exec not read: a sweep now sees what is still running
+            sweep = dropped or time.monotonic() >= next_sweep
+            if pids or sweep:
+                self._refresh_matcher()
+            for pid in pids:
+                self._read(str(pid), "exec")
+            if sweep:
                 self.sweep()
                 next_sweep = time.monotonic() + self.interval
             self.busy += time.thread_time() - started  # CPU seconds of this thread
@@ -118,19 +122,21 @@ class ArgvSampler(threading.Thread):
         if current != self._known:
             self._known, self.matcher = current, secrets.Matcher()
 
-    def _read_events(self):
+    def _pending_execs(self):
+        """The process ids of the exec events waiting on the socket, and whether the kernel dropped some (ENOBUFS)."""
+        pids, dropped = [], False
         while True:
             try:
                 datagram = self.events.recv(65536)
             except BlockingIOError:
-                return
-            except OSError:  # ENOBUFS: the kernel dropped events; a sweep now sees what is still running
+                return pids, dropped
+            except OSError:
                 self.overflows += 1
-                self.sweep()
+                dropped = True
                 continue
-            for pid in exec_pids(datagram):
-                self.execs += 1
-                self._read(str(pid), "exec")
+            found = exec_pids(datagram)
+            self.execs += len(found)
+            pids.extend(found)
 
     def _read(self, pid, how):
         try:
