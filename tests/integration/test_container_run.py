@@ -16,7 +16,7 @@ import uuid
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import run_module, run_module_steps
 from tests.support import secrets
 
 
@@ -50,17 +50,27 @@ def helpers(docker_names):
     return lambda: docker_names(PREFIX)
 
 
+def labelled(run_id, args):
+    """The module arguments with the test's labels added."""
+    labels = dict(args.get("labels", {}))
+    labels.update({"baton.test": "1", "baton.test.run": run_id})
+    return dict(args, labels=labels)
+
+
 def run(run_id, check=False, diff=False, **args):
     """Run the module once; the result dict with "failed" from the task status, and the PlaybookRun."""
-    labels = dict(args.pop("labels", {}))
-    labels.update({"baton.test": "1", "baton.test.run": run_id})
-    args["labels"] = labels
-    result, playbook = run_module(MODULE, args, check=check, diff=diff)
+    result, playbook = run_module(MODULE, labelled(run_id, args), check=check, diff=diff)
     status = playbook.results("under test")[-1]["status"]
     assert status in ("ok", "changed", "ignored"), playbook.output[-3000:]
     result = dict(result)
     result["failed"] = status == "ignored"
     return result, playbook
+
+
+def run_steps(run_id, *calls):
+    """Run the module once per call (module arguments, plus ``check`` and ``diff``), in order, in one playbook; their
+    results."""
+    return run_module_steps(MODULE, [labelled(run_id, call) for call in calls])[0]
 
 
 def test_env_values_arrive_unchanged(run_id, leftovers):
@@ -71,8 +81,8 @@ def test_env_values_arrive_unchanged(run_id, leftovers):
         "SPACES": "  leading and trailing  ",
         "NEWLINE": "first line\nsecond line",
     }
-    for name, value in tricky.items():
-        result = run(run_id, image=PYTHON, command=["printenv", name], env=tricky)[0]
+    results = run_steps(run_id, *[dict(image=PYTHON, command=["printenv", name], env=tricky) for name in tricky])
+    for (name, value), result in zip(tricky.items(), results):
         assert result["failed"] is False, result
         assert result["changed"] is True and result["ran"] is True
         assert result["rc"] == 0
@@ -228,8 +238,8 @@ def test_validation_errors_run_nothing(run_id, leftovers, args, message):
             for key, value in args.items()}
     args.setdefault("image", BUSYBOX)
     args.setdefault("command", ["touch", "/ran"])
-    for check in (True, False):
-        result = run(run_id, check=check, **args)[0]
+    results = run_steps(run_id, dict(args, check=True), dict(args, check=False))
+    for check, result in zip((True, False), results):
         if check and "there is no container called" in message:
             # a check run only warns: an earlier task of the same run may create the container
             assert result["changed"] is True and result["ran"] is False

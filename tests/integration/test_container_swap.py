@@ -16,7 +16,7 @@ import uuid
 import docker
 import pytest
 
-from tests.support.ansible import run_module, run_playbook
+from tests.support.ansible import run_module, run_module_steps, run_playbook
 from tests.support.net import free_port
 from tests.support import secrets
 
@@ -57,25 +57,9 @@ def swap_result(name, **kwargs):
 
 
 def swap_results(name, *calls):
-    """Run the module on the slot ``name`` once per call, as the tasks of one playbook, in order. Each call is a dict
-    of module options, plus ``check`` and ``diff`` for that task. Returns their results, "failed" taken from each
-    task's status."""
-    names = ["under test %d" % number for number in range(len(calls))]
-    tasks = []
-    for task_name, call in zip(names, calls):
-        options = dict(call, name=name)
-        check, diff = options.pop("check", False), options.pop("diff", False)
-        tasks.append({"name": task_name, "baton.docker.container_swap": options, "check_mode": check, "diff": diff,
-                      "ignore_errors": True})
-    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
-    results = []
-    for task_name in names:
-        found = [r for r in run.records if r["task"] == task_name]
-        assert found, "no result for task %r in:\n%s" % (task_name, run.output[-3000:])
-        result = dict(found[-1]["result"])
-        result["failed"] = found[-1]["status"] in ("failed", "ignored")
-        results.append(result)
-    return results
+    """Run the module on the slot ``name`` once per call, as the tasks of one playbook, in order (see
+    run_module_steps). Returns their results."""
+    return run_module_steps("baton.docker.container_swap", [dict(call, name=name) for call in calls])[0]
 
 
 def check_then_apply(name, **options):

@@ -30,8 +30,9 @@ from tests.support.net import free_port, wait_for_port
 # Short canary observations for the tests; the load (2 connections of 50 requests a second per frontend, a tenth of
 # them to the canary's master) gives it some 80 requests in that time.
 FAST = {"canary_seconds": 4, "canary_max_seconds": 20, "canary_min_requests": 20, "batch_size": "100%"}
-# Environment variables the cases below give a release; a host running with one of them is not on the plain v1.
-MARKERS = ("FEATURE_X=", "APP_ERROR_PERCENT=", "APP_BROKEN=")
+# Environment variables the cases below give a release; a host running one of them with a value is not on the plain
+# v1 (the demo image itself sets APP_BROKEN to the empty string).
+MARKERS = ("FEATURE_X", "APP_ERROR_PERCENT", "APP_BROKEN")
 RELEASE_TASK = "Roll the release out to this host"
 # Releases run with no load (two at once, killed ones): the canary, with no traffic to judge, passes as inconclusive.
 QUIET = {"canary_seconds": 4, "canary_max_seconds": 8, "canary_min_requests": 20, "canary_inconclusive": "pass",
@@ -39,11 +40,17 @@ QUIET = {"canary_seconds": 4, "canary_max_seconds": 8, "canary_min_requests": 20
 
 
 def on_plain_v1(lab):
+    """Whether every slot runs the registry's v1 digest with none of the cases' MARKERS set."""
+    digest = lab.digest("v1")
     for host in lab.names:
         for role in ("master", "backup"):
             container = lab.container(host, role)
-            if container is None or lab.slot_version(host, role) != "v1" or any(
-                    e.startswith(MARKERS) for e in container.attrs["Config"]["Env"] or []):
+            if container is None or not any(
+                    d.endswith("@" + digest) for d in lab.docker.images.get(container.attrs["Image"]).attrs[
+                        "RepoDigests"]):
+                return False
+            env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [] if "=" in item)
+            if any(env.get(marker) for marker in MARKERS):
                 return False
     return True
 

@@ -233,6 +233,27 @@ def start_playbook(tmp, playbook, **kwargs):
         output.close()
 
 
+def run_module_steps(module, calls, **kwargs):
+    """Run ``module`` once per call, in order, as the tasks of one playbook on localhost (one ansible-playbook start
+    for them all). Each call is a dict of module arguments, plus ``check`` and ``diff`` for that task. Returns (their
+    results, each with "failed" taken from its task's status, and the PlaybookRun)."""
+    names = ["under test %d" % number for number in range(len(calls))]
+    tasks = []
+    for task_name, call in zip(names, calls):
+        args = dict(call)
+        check, diff = args.pop("check", False), args.pop("diff", False)
+        tasks.append({"name": task_name, module: args, "check_mode": check, "diff": diff, "ignore_errors": True})
+    run = run_playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], **kwargs)
+    results = []
+    for task_name in names:
+        found = [r for r in run.records if r["task"] == task_name]
+        assert found, "no result for task %r in:\n%s" % (task_name, run.output[-3000:])
+        result = dict(found[-1]["result"])
+        result["failed"] = found[-1]["status"] in ("failed", "ignored")
+        results.append(result)
+    return results, run
+
+
 def run_module(module, args, check=False, diff=False, **kwargs):
     """Run one module on localhost; return (result dict, PlaybookRun)."""
     play = [{

@@ -13,8 +13,10 @@ _issued_lock = threading.Lock()
 
 
 def _share():
-    """(this process's index, how many): pytest-xdist workers each take the ports of their own residue class, so that
-    two workers never get the same port between the moment one picks it and the moment its server binds it."""
+    """(this process's index, how many): pytest-xdist workers each take the ports of their own residue class (of the
+    port halved: Linux gives bind() odd ports and keeps even ones for connect(), so the port itself modulo an even
+    count would leave some workers none), so that two workers never get the same port between the moment one picks
+    it and the moment its server binds it."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
     if count > 1 and worker.startswith("gw") and worker[2:].isdigit():
@@ -31,7 +33,7 @@ def free_port():
             sock.bind(("0.0.0.0", 0))
             port = sock.getsockname()[1]
         with _issued_lock:
-            if port % count == index and port not in _issued:
+            if (port >> 1) % count == index and port not in _issued:
                 _issued.add(port)
                 return port
     raise AssertionError("no free TCP port of this worker's share (%d of %d) after 1000 tries" % (index, count))
