@@ -11,7 +11,7 @@ def test_every_worker_gets_ports_of_its_own_share(monkeypatch, count):
     for index in range(count):
         monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw%d" % index)
         monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(count))
-        ports = [net.free_port() for _ in range(5)]
+        ports = [net.free_port() for _attempt in range(5)]
         assert len(set(ports)) == 5, ports
         assert all((port >> 1) % count == index for port in ports), (index, ports)
         given[index] = set(ports)
