@@ -339,6 +339,10 @@ def test_a_canary_that_answers_500_on_a_share_of_requests_is_reverted_and_nothin
     assert record["config_changes"] == ["env.APP_ERROR_PERCENT"]
     # What clients saw go wrong is the canary's own 500 answers, nothing else (no connection cut by the revert).
     assert set(load["failures"]) <= {"500"}, load
+    # The canary runs v1 as it ran before, with its recorded run options: not with the env the failed release gave
+    # with -e (extra vars outrank the variables a revert sets).
+    assert on_plain_v1(lab), [lab.container("h01", role).attrs["Config"]["Env"] for role in ("master", "backup")]
+    assert lab.record("h01")["current"]["config"]["env"] == {}
     lab.wait_all_up()
 
 
