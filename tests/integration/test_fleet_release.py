@@ -23,7 +23,7 @@ import pytest
 from tests.support import awx, secrets
 from tests.support.awx import read, stats_event
 from tests.support.ansible import ROOT, start_playbook
-from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK
+from tests.support.fleet import LABEL, REPOSITORY, ROLE_PLAY_TASK, container_env
 from tests.support.lab import kill_tree, lock_held
 from tests.support.net import free_port, wait_for_port
 
@@ -49,7 +49,7 @@ def on_plain_v1(lab):
                     d.endswith("@" + digest) for d in lab.docker.images.get(container.attrs["Image"]).attrs[
                         "RepoDigests"]):
                 return False
-            env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [] if "=" in item)
+            env = container_env(container)
             if any(env.get(marker) for marker in MARKERS):
                 return False
     return True

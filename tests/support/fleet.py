@@ -80,6 +80,11 @@ def loopback_aliases_work():
         return False
 
 
+def container_env(container):
+    """A container's environment as a dict (its Config.Env entries split at the first =)."""
+    return dict(item.split("=", 1) for item in container.attrs["Config"].get("Env") or [] if "=" in item)
+
+
 class FleetLab:
     """N application hosts and two load balancer hosts, reached over the lab's own sshd (see the module docstring)."""
 
@@ -398,8 +403,7 @@ class FleetLab:
         container = self.container(host, role)
         if container is None:
             return None
-        env = dict(item.split("=", 1) for item in container.attrs["Config"].get("Env") or [] if "=" in item)
-        return env.get("APP_VERSION")
+        return container_env(container).get("APP_VERSION")
 
     def versions(self):
         """{host: (master's version, backup's version)} over the fleet."""
