@@ -41,8 +41,10 @@ def image_for_run(client, image, pull, auth=None, check_mode=False):
 
     ``pull``: never, missing or always. In check mode nothing is pulled: the tag
     is looked up in its registry instead (so a tag that does not exist fails
-    there too), and the data is None when a pull would bring a new image. Error
-    messages start with the reference (callers put the option's name first).
+    there too), and the data is None when a pull would bring a new image. A
+    reference by digest names content that cannot change: present locally, it
+    is neither pulled nor looked up, whatever ``pull`` says. Error messages
+    start with the reference (callers put the option's name first).
     """
     ref = image.name
     local = client.image_attrs(ref)
@@ -50,7 +52,7 @@ def image_for_run(client, image, pull, auth=None, check_mode=False):
         if local is None:
             raise DockerClientError("%s is not present locally and pull is never" % ref)
         return local, False
-    if pull == "missing" and local is not None:
+    if local is not None and (pull == "missing" or image.digest):
         return local, False
     if check_mode:
         try:

@@ -50,8 +50,11 @@ class RegistryAPI:
         yield {"status": "Downloaded newer image"}
 
 
-def run(api, pull, check_mode=False):
-    return image_for_run(DockerClient(api=api), ImageRef.parse(REF), pull,
+PINNED = "registry.example.com/app@sha256:" + "a" * 64
+
+
+def run(api, pull, check_mode=False, ref=REF):
+    return image_for_run(DockerClient(api=api), ImageRef.parse(ref), pull,
                          check_mode=check_mode)
 
 
@@ -70,6 +73,35 @@ def test_image_for_run(local, remote, pull, check_mode, attrs, pulled):
     api = RegistryAPI(local, remote)
     assert run(api, pull, check_mode) == (attrs, pulled)
     assert bool(api.pulls) is pulled
+
+
+class CountingAPI(RegistryAPI):
+    def __init__(self, *args, **kwargs):
+        RegistryAPI.__init__(self, *args, **kwargs)
+        self.lookups = 0
+
+    def inspect_distribution(self, ref, auth_config=None):
+        self.lookups += 1
+        return RegistryAPI.inspect_distribution(self, ref, auth_config)
+
+
+@pytest.mark.parametrize("local, pull, check_mode, attrs, pulls, lookups", [
+    # a digest present locally is that content: no pull and no registry lookup, even with always
+    ({PINNED: LOCAL}, "always", False, LOCAL, 0, 0),
+    ({PINNED: LOCAL}, "always", True, LOCAL, 0, 0),
+    ({PINNED: LOCAL}, "missing", False, LOCAL, 0, 0),
+    # absent, it is pulled (by its digest), or looked up in check mode
+    ({}, "always", False, PULLED, 1, 0),
+    ({}, "always", True, None, 0, 1),
+])
+def test_image_by_digest(local, pull, check_mode, attrs, pulls, lookups):
+    api = CountingAPI(local, {PINNED: "sha256:" + "a" * 64})
+    api.pull = lambda repository, tag=None, **kwargs: (api.pulls.append((repository, tag))
+                                                       or api.local.update({PINNED: PULLED}) or iter([{}]))
+    assert run(api, pull, check_mode, ref=PINNED) == (attrs, pulls > 0)
+    assert (len(api.pulls), api.lookups) == (pulls, lookups)
+    if pulls:
+        assert api.pulls == [("registry.example.com/app", "sha256:" + "a" * 64)]
 
 
 @pytest.mark.parametrize("local, remote, pull, check_mode, pull_error, message", [
