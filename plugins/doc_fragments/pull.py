@@ -17,7 +17,7 @@ options:
     description:
       - V(missing) pulls the image only when it is not present locally.
       - V(always) pulls it on every run (a moved tag is fetched). An image named by digest (C(repo@sha256:...)) is
-        content that cannot change: when it is present it is not pulled again.
+        content that cannot change, so when it is present it is not pulled again.
       - V(never) requires it to be present locally.
       - An image that is neither present nor pullable fails the task before anything changes.
     type: str
