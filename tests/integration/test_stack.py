@@ -149,8 +149,12 @@ def test_failing_migration_replaces_nothing(stack):
 def test_failing_new_replica_is_rolled_back(stack):
     before = stack.ids()
     p = stack.prefix
-    run, summary, _bodies = under_load(stack, lambda: stack.deploy("broken"))
-    stack.version = "v2"
+    healthy_wait, stack.startup_time = stack.startup_time, 20  # the broken build never turns healthy
+    try:
+        run, summary, _bodies = under_load(stack, lambda: stack.deploy("broken"))
+    finally:
+        stack.version = "v2"
+        stack.startup_time = healthy_wait
     assert run.rc != 0
     assert "not healthy" in run.output and "Rolled back" in run.output
     after = stack.ids()

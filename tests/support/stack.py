@@ -37,6 +37,9 @@ class StackSite:
         self.counts.update(counts or {})
         self.dropped = set()
         self.migration = "app migrate"
+        # the image's health probe is a process started by docker exec, which can take seconds on a busy
+        # engine: a healthy replica is given the image's whole start period
+        self.startup_time = 60
         self.extra = {}
         self.docker = docker.from_env()
         for sub in ("bin", "cron.d", "log"):
@@ -55,7 +58,7 @@ class StackSite:
                 "containers": self.counts["app"], "volumes_from": [p + "socks", p + "static"],
                 "entrypoint": "/app/bin/entrypoint",
                 "command": "app serve --listen unix:/var/lib/haproxy/socks/%{app_name}.sock",
-                "migration": self.migration, "startup_time": 20, "stop_timeout": 10, "env": app_env,
+                "migration": self.migration, "startup_time": self.startup_time, "stop_timeout": 10, "env": app_env,
                 "haproxy": {"backend": "app"},
                 "notifications": {"rollbar": {"access_token": self.extra.get("rollbar_token", ""),
                                               "env_var": "RACK_ENV", "rev_var": "GIT_REVISION"}}}),
