@@ -17,7 +17,7 @@ PYTEST_WORKERS ?= 3
 export PYTEST_WORKERS
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
-.PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection bench clean
+.PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection galaxy bench clean
 
 all: test
 
@@ -57,12 +57,17 @@ lint: bootstrap
 collection: bootstrap
 	@bash scripts/build_collection.sh
 
+# Galaxy's importer on the tarball `make collection` built, as Galaxy runs it on an upload
+galaxy: collection
+	@bash scripts/stage.sh galaxy bash scripts/galaxy_import.sh
+
 # The images, collection and execution environment builds are mostly one process at a time (debootstrap's shell
 # and perl, dpkg, pip in the EE build), so one of the two cores idles: sanity and lint, which need neither the engine
 # nor the images nor build/dist, run meanwhile (scripts/overlap.sh prints their output after the builds').
 test: bootstrap
 	@bash scripts/overlap.sh 'images=bash scripts/build_images.sh' 'collection=bash scripts/build_collection.sh' \
-	  'ee=bash scripts/build_ee.sh' -- 'sanity=bash scripts/sanity.sh' 'lint=bash scripts/lint.sh'
+	  'galaxy=bash scripts/galaxy_import.sh' 'ee=bash scripts/build_ee.sh' -- 'sanity=bash scripts/sanity.sh' \
+	  'lint=bash scripts/lint.sh'
 	@VENV=$(VENV) bash scripts/stage.sh pytest bash scripts/pytest.sh $(PYTEST_ARGS)
 	@bash scripts/stage.sh molecule bash scripts/molecule.sh
 

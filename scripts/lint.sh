@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run ansible-lint (production profile, see .ansible-lint) over the whole
-# collection: roles, playbooks, molecule scenarios, inventories and metadata.
+# collection: roles, playbooks, molecule scenarios, inventories and metadata;
+# then antsibull-docs lint-collection-docs over the documentation of every plugin and role.
 # yamllint runs inside ansible-lint with the settings in .yamllint.
 #
 # --offline keeps ansible-lint away from Ansible Galaxy and from its release and
@@ -30,7 +31,7 @@ if [ ! -e "$link" ]; then
   ln -sfn "$here" "$link"
 fi
 
-# playbooks/awx_templates.yml uses awx.awx: installed from the `ansible` package so that the args rule checks its
+# awx/playbooks/awx_templates.yml uses awx.awx: installed from the `ansible` package so that the args rule checks its
 # options against the real modules.
 VENV="$VENV" bash "$here/scripts/bundled_collections.sh" --dest "$here/build/collections" awx/awx
 
@@ -43,6 +44,14 @@ export NO_COLOR=1
 set +e
 "$VENV/bin/ansible-lint" --offline --nocolor --format pep8 "$@"
 rc=$?
+# The documentation of every module, plugin and role as antsibull-docs (which builds the documentation site) reads
+# it: markup, links between plugins, the schema of each DOCUMENTATION, EXAMPLES and RETURN.
+if [ $# -eq 0 ]; then
+  (cd "$link" && "$VENV/bin/antsibull-docs" lint-collection-docs --plugin-docs .)
+  docs=$?
+  [ "$docs" -eq 0 ] || echo "lint: antsibull-docs lint-collection-docs failed (exit $docs)"
+  [ "$rc" -ne 0 ] || rc=$docs
+fi
 set -e
 
 elapsed=$(( $(date +%s) - started ))

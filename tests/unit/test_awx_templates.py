@@ -1,4 +1,4 @@
-"""playbooks/awx_templates.yml: every survey passes AWX's rules (tests/support/awx_survey.py, itself tested here
+"""awx/playbooks/awx_templates.yml: every survey passes AWX's rules (tests/support/awx_survey.py, itself tested here
 with surveys AWX refuses), every template keeps one job at a time and no slicing, and ansible-playbook accepts the
 playbook with the awx.awx collection (scripts/bundled_collections.sh) installed."""
 
@@ -12,7 +12,7 @@ import yaml
 from tests.support.awx_survey import survey_errors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, "playbooks", "awx_templates.yml")
+PLAYBOOK = os.path.join(ROOT, "awx", "playbooks", "awx_templates.yml")
 
 
 def _unsafe(loader, node):
