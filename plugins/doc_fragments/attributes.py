@@ -9,7 +9,8 @@ __metaclass__ = type
 
 class ModuleDocFragment:
     """The attributes every baton.docker module documents. A module states its own check mode and diff support,
-    and says where it runs, under the same keys; what it leaves out is taken from here."""
+    and says where it runs, under the same keys; what it leaves out is taken from here. The action group a module
+    belongs to comes with its backend's fragment (docker, haproxy, aws)."""
 
     DOCUMENTATION = r"""
 attributes:
@@ -22,10 +23,5 @@ attributes:
   platform:
     description: Runs on the managed host.
     platforms: posix
-    support: full
-  action_group:
-    description: Use C(group/baton.docker.baton) in C(module_defaults) to set defaults for this module.
-    membership:
-      - baton.docker.baton
     support: full
 """

@@ -11,6 +11,13 @@ class ModuleDocFragment:
     """Connection options of every module that talks to AWS."""
 
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/baton.docker.aws) in C(module_defaults) to set the AWS options of every
+      AWS module of the collection at once.
+    membership:
+      - baton.docker.aws
+    support: full
 options:
   region:
     description:

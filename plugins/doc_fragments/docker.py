@@ -12,6 +12,13 @@ class ModuleDocFragment:
     # Connection options shared by every module that talks to the Docker engine
     # (argument spec: DOCKER_COMMON_ARGS in plugins/module_utils/_docker_client.py).
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/baton.docker.docker) in C(module_defaults) to set the Docker options of every
+      Docker module of the collection at once.
+    membership:
+      - baton.docker.docker
+    support: full
 options:
   docker_host:
     description:

@@ -11,6 +11,13 @@ class ModuleDocFragment:
     """Options of every module that talks to the HAProxy runtime API."""
 
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/baton.docker.haproxy) in C(module_defaults) to set the HAProxy options of every
+      HAProxy module of the collection at once.
+    membership:
+      - baton.docker.haproxy
+    support: full
 options:
   socket:
     description:

@@ -41,6 +41,13 @@ attributes:
       credentials themselves never appear.
   platform:
     description: Runs on the host whose Docker engine and Docker config file should hold the login.
+  action_group:
+    description: Use C(group/baton.docker.docker) or C(group/baton.docker.aws) in C(module_defaults) to set its Docker
+      or its AWS options.
+    membership:
+      - baton.docker.docker
+      - baton.docker.aws
+    support: full
 options:
   registry:
     description:

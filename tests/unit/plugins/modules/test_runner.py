@@ -143,14 +143,30 @@ def test_each_backend_adds_the_options_its_doc_fragment_documents(backend):
         assert sorted(doc.get("aliases") or []) == sorted(entry.get("aliases") or []), name
 
 
-def test_the_attributes_fragment_documents_the_action_group_of_meta_runtime():
+def _documentation(name):
+    return yaml.safe_load(plugin(name).DOCUMENTATION)
+
+
+def test_each_action_group_holds_exactly_the_modules_of_its_backend_and_says_so():
+    """An action group per backend: its members are the modules that extend that backend's doc fragment (so every
+    option module_defaults sets for the group fits each of them), and each documents its membership."""
     import os
     root = os.path.dirname(os.path.abspath(_module.__file__))
     with open(os.path.join(root, "..", "..", "meta", "runtime.yml")) as handle:
         groups = yaml.safe_load(handle)["action_groups"]
-    attributes = fragment("attributes")["attributes"]
-    assert attributes["action_group"]["membership"] == ["baton.docker.%s" % name for name in groups]
-    assert sorted(groups["baton"]) == sorted(MODULES)
+    assert sorted(groups) == ["aws", "docker", "haproxy"]
+    extends = dict((name, _documentation(name)["extends_documentation_fragment"]) for name in MODULES)
+    for group, members in groups.items():
+        assert sorted(members) == sorted(n for n in MODULES if "baton.docker.%s" % group in extends[n]), group
+        assert fragment(group)["attributes"]["action_group"]["membership"] == ["baton.docker.%s" % group]
+    assert "action_group" not in fragment("attributes")["attributes"]
+    for name in MODULES:
+        wanted = sorted("baton.docker.%s" % group for group, members in groups.items() if name in members)
+        own = (_documentation(name).get("attributes") or {}).get("action_group")
+        if own is not None:  # a module in several groups states them all
+            assert sorted(own["membership"]) == wanted, name
+        else:
+            assert len(wanted) <= 1, name
 
 
 # -- every module's main() ------------------------------------------------------------------------------------------
