@@ -37,13 +37,57 @@ from ansible_collections.baton.docker.plugins.module_utils._image_ref import reg
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_API_TIMEOUT = 60
 
-# Shared argument spec for the engine connection; documented by the
+
+def _from_env(name):
+    """An option's fallback: environment variable ``name`` of the managed host, when it is set and not empty."""
+    value = os.environ.get(name)
+    if not value:
+        from ansible.module_utils.basic import AnsibleFallbackNotFound
+        raise AnsibleFallbackNotFound
+    return value
+
+
+def _from_cert_path(filename):
+    """An option's fallback: ``filename`` in the directory E(DOCKER_CERT_PATH) names, as the Docker CLI reads it."""
+    return os.path.join(_from_env("DOCKER_CERT_PATH"), filename)
+
+
+# Shared argument spec for the engine connection, with community.docker's names; documented by the
 # baton.docker.docker doc fragment.
 DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
                      fallback=(lambda: os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST, [])),
     api_timeout=dict(type="int", default=DEFAULT_API_TIMEOUT),
+    api_version=dict(type="str", default="auto", aliases=["docker_api_version"],
+                     fallback=(_from_env, ["DOCKER_API_VERSION"])),
+    tls=dict(type="bool", default=False, fallback=(_from_env, ["DOCKER_TLS"])),
+    validate_certs=dict(type="bool", default=False, aliases=["tls_verify"],
+                        fallback=(_from_env, ["DOCKER_TLS_VERIFY"])),
+    ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert", "cacert_path"],
+                 fallback=(_from_cert_path, ["ca.pem"])),
+    client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"], fallback=(_from_cert_path, ["cert.pem"])),
+    client_key=dict(type="path", aliases=["tls_client_key", "key_path"], fallback=(_from_cert_path, ["key.pem"])),
+    tls_hostname=dict(type="str", fallback=(_from_env, ["DOCKER_TLS_HOSTNAME"])),
 )
+DOCKER_REQUIRED_TOGETHER = [["client_cert", "client_key"]]
+
+
+def tls_settings(params):
+    """How to reach the engine ``params`` name over TLS: None for a unix socket or when neither O(tls) nor
+    O(validate_certs) is set; else a dict of ``verify`` (the CA file, True for the system's CAs, or False), ``cert``
+    (a (certificate, key) pair or None) and ``hostname`` (the name the engine's certificate must carry, None for the
+    host of O(docker_host)). A file that does not exist is a DockerClientError naming its option."""
+    host = params.get("docker_host") or ""
+    if not (params.get("tls") or params.get("validate_certs")) or not host.startswith(("tcp://", "https://")):
+        return None
+    verify = bool(params.get("validate_certs"))
+    files = ["client_cert", "client_key"] + (["ca_path"] if verify else [])
+    for option in files:
+        if params.get(option) and not os.path.isfile(params[option]):
+            raise DockerClientError("%s: no such file %s (TLS with the Docker engine at %s)" % (option, params[option], host))
+    cert = (params["client_cert"], params["client_key"]) if params.get("client_cert") else None
+    return dict(verify=(params.get("ca_path") or True) if verify else False, cert=cert,
+                hostname=params.get("tls_hostname") if verify else None)
 
 
 # Shared argument spec of the image pull options; documented by the
@@ -128,6 +172,29 @@ def stream_error(chunk):
     return str((detail.get("message") if isinstance(detail, dict) else None) or chunk["error"])
 
 
+if HAS_DOCKER:
+    import requests
+
+    class _EngineTLSAdapter(requests.adapters.HTTPAdapter):
+        """HTTPS to the engine with the module's TLS settings: ``verify`` (a CA file, True or False), ``cert`` (a
+        (certificate, key) pair or None) and ``hostname`` (the name to check in the engine's certificate instead of the
+        host of O(docker_host), or None). They are given to every request here, since requests lets the environment
+        (E(REQUESTS_CA_BUNDLE), E(CURL_CA_BUNDLE)) take the place of a session's CA file."""
+
+        def __init__(self, verify, cert, hostname, **kwargs):
+            self._verify, self._cert, self._hostname = verify, cert, hostname
+            super(_EngineTLSAdapter, self).__init__(**kwargs)
+
+        def init_poolmanager(self, *args, **kwargs):
+            if self._hostname:
+                kwargs.update(assert_hostname=self._hostname, server_hostname=self._hostname)
+            super(_EngineTLSAdapter, self).init_poolmanager(*args, **kwargs)
+
+        def send(self, request, **kwargs):
+            kwargs.update(verify=self._verify, cert=self._cert)
+            return super(_EngineTLSAdapter, self).send(request, **kwargs)
+
+
 class DockerClient:
     """One Docker engine, reached at ``docker_host`` with calls bounded by ``api_timeout`` seconds.
 
@@ -135,21 +202,44 @@ class DockerClient:
     first use when ``connect()`` was not called. ``api``: an SDK low-level client already made, used as it is.
     """
 
-    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, api_timeout=DEFAULT_API_TIMEOUT, api=None):
+    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, api_timeout=DEFAULT_API_TIMEOUT, api=None, api_version="auto",
+                 tls=None):
         self.docker_host = docker_host
         self.api_timeout = api_timeout
+        self.api_version = api_version or "auto"
+        self.tls = tls
         self._api = api
+
+    @classmethod
+    def from_params(cls, params):
+        """The engine a module's connection options (DOCKER_COMMON_ARGS) name."""
+        return cls(params["docker_host"], params["api_timeout"], api_version=params.get("api_version"),
+                   tls=tls_settings(params))
 
     def connect(self):
         """Connect to the engine and check that it answers a ping; return self."""
         if self._api is None:
+            tls = self.tls is not None
             try:
-                api = docker.APIClient(base_url=self.docker_host, timeout=self.api_timeout)
+                api = docker.APIClient(base_url=self.docker_host, timeout=self.api_timeout, tls=tls,
+                                       version=docker.constants.DEFAULT_DOCKER_API_VERSION
+                                       if tls and self.api_version == "auto" else self.api_version)
+                if tls:
+                    api.mount("https://", _EngineTLSAdapter(**self.tls))
+                    if self.api_version == "auto":
+                        # What the SDK asks the engine when it is made, asked again once the TLS settings are in place.
+                        api._version = api.version(api_version=False)["ApiVersion"]
                 api.ping()
             except Exception as exc:  # the SDK raises several unrelated types here
-                raise DockerClientError("docker_host: cannot reach the Docker engine at %s: %s" % (self.docker_host, exc))
+                raise DockerClientError(self._unreachable(exc))
             self._api = api
         return self
+
+    def _unreachable(self, exc):
+        if self.tls is not None and "SSL" in "%s %r" % (type(exc).__name__, exc):
+            return ("docker_host: TLS with the Docker engine at %s failed (check validate_certs, ca_path, client_cert, "
+                    "client_key and tls_hostname): %s" % (self.docker_host, exc))
+        return "docker_host: cannot reach the Docker engine at %s: %s" % (self.docker_host, exc)
 
     @property
     def api(self):

@@ -32,8 +32,10 @@ def backend(name):
     AnsibleModule constraints that come with them, and the check that its Python library is installed (None when it
     needs none). A backend's client is imported only by the modules that talk to it."""
     if name == "docker":
-        from ansible_collections.baton.docker.plugins.module_utils._docker_client import DOCKER_COMMON_ARGS, require_docker
-        return dict(argument_spec=DOCKER_COMMON_ARGS, require=require_docker)
+        from ansible_collections.baton.docker.plugins.module_utils._docker_client import (
+            DOCKER_COMMON_ARGS, DOCKER_REQUIRED_TOGETHER, require_docker,
+        )
+        return dict(argument_spec=DOCKER_COMMON_ARGS, required_together=DOCKER_REQUIRED_TOGETHER, require=require_docker)
     if name == "haproxy":
         from ansible_collections.baton.docker.plugins.module_utils._haproxy_client import HAPROXY_COMMON_ARGS
         return dict(argument_spec=HAPROXY_COMMON_ARGS, require=None)

@@ -447,7 +447,7 @@ class Rollout(object):
 
     def run(self):
         self.check_params()
-        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+        self.client = DockerClient.from_params(self.params).connect()
         lock = None
         if not self.check_mode:
             lock = HostLock(os.path.join(self.params["state_dir"], "%s.lock" % self.app),

@@ -175,7 +175,7 @@ class ContainerSwap(object):
     def run(self):
         self.check_params()
         if self.client is None:
-            self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+            self.client = DockerClient.from_params(self.params).connect()
 
         slot = get_container(self.client, self.name)
         previous = get_container(self.client, self.previous_name)

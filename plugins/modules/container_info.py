@@ -187,7 +187,7 @@ class ContainerInfo(ModuleRunner):
         labels = normalize_mapping("labels", params["labels"])
         if params["name"] is not None and not params["name"].strip():
             raise ParamError("name: must not be empty (leave it out to list by labels only)")
-        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
+        client = DockerClient.from_params(params).connect()
         try:
             containers = list_containers(client, labels=labels, name=params["name"], include_stopped=params["all"])
         finally:

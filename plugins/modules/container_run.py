@@ -326,7 +326,7 @@ class OneOffRun(ModuleRunner):
 
     def run(self):
         self.check_params()
-        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+        self.client = DockerClient.from_params(self.params).connect()
         try:
             return self._run()
         finally:

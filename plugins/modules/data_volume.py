@@ -464,7 +464,7 @@ class DataVolumes(ModuleRunner):
 
     def run(self):
         entries = self.entries()
-        client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+        client = DockerClient.from_params(self.params).connect()
         try:
             if self.params["data_volumes"] is None:
                 params, paths = entries[0]

@@ -131,7 +131,7 @@ class ImagePull(ModuleRunner):
     def run(self):
         self.image = ImageRef.parse(self.params["image"])
         self.ref = self.image.name
-        self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+        self.client = DockerClient.from_params(self.params).connect()
         expected = self.params["expected_id"]
         pull = self.params["pull"]
         before = self.client.image_attrs(self.ref)

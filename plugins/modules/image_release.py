@@ -205,7 +205,7 @@ class Release(ModuleRunner):
             result.update(changed=True, msg="would " + ", ".join(steps))
             return result
 
-        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
+        client = DockerClient.from_params(params).connect()
         before = None
         try:
             previous = image_id_of(client, ref)

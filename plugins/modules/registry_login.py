@@ -193,7 +193,7 @@ class Login(ModuleRunner):
                 else "would check the stored credentials for %s with the registry" % registry
             return result
         require_library(module, "docker")
-        client = DockerClient(params["docker_host"], params["api_timeout"]).connect()
+        client = DockerClient.from_params(params).connect()
         try:
             login(client, registry, username, password, config_path)
         finally:

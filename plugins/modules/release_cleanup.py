@@ -222,7 +222,7 @@ class ReleaseCleanup(ModuleRunner):
         if record is None:
             return None, None, None
         if self.client is None:
-            self.client = DockerClient(self.params["docker_host"], self.params["api_timeout"]).connect()
+            self.client = DockerClient.from_params(self.params).connect()
         images = list_images(self.client)
         try:
             plan = plan_cleanup(record, self.params["keep_releases"], images, images_in_use(self.client))

@@ -81,8 +81,11 @@ def _alive(pid):
 class DockerEngine:
     """``DockerEngine(disk_mb=...)``: data root on a loop-mounted filesystem of that size (None: a plain directory)."""
 
-    def __init__(self, disk_mb=None):
+    def __init__(self, disk_mb=None, tls=None):
+        """``tls``: (port, CA file, server certificate, server key) to listen on 127.0.0.1:port as well, with
+        ``--tlsverify`` (clients need a certificate of that CA)."""
         self.disk_mb = disk_mb
+        self.tls = tls
         self.root = tempfile.mkdtemp(prefix="baton-engine-")
         self.tag = uuid.uuid4().hex[:8]
         self.data_root = os.path.join(self.root, "data")
@@ -122,6 +125,10 @@ class DockerEngine:
                "--containerd-namespace", "baton-" + self.tag, "--containerd-plugins-namespace", "baton-plugins-" + self.tag]
         if self.live_restore:
             cmd.append("--live-restore")
+        if self.tls:
+            port, ca, cert, key = self.tls
+            cmd += ["--host", "tcp://127.0.0.1:%d" % port, "--tlsverify", "--tlscacert", ca, "--tlscert", cert,
+                    "--tlskey", key]
         return cmd
 
     def start(self, live_restore=None, timeout=20):

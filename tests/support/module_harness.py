@@ -1,5 +1,7 @@
 """Drive a module's main() in-process, as the module unit tests do (see tests/unit/plugins/modules/conftest.py)."""
 
+import types
+
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
@@ -20,3 +22,9 @@ def call_main(main, args):
         with pytest.raises(Exit) as info:
             main()
     return info.value
+
+
+def engine_factory(make):
+    """What a unit test puts in place of a module's DockerClient: ``DockerClient.from_params(params)`` returns
+    ``make(params)``."""
+    return types.SimpleNamespace(from_params=make)

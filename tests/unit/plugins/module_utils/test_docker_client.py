@@ -22,6 +22,7 @@ from ansible_collections.baton.docker.plugins.module_utils._docker_client import
     is_local_engine,
     shown,
     stream_error,
+    tls_settings,
 )
 from ansible_collections.baton.docker.plugins.module_utils._errors import BatonError
 
@@ -348,3 +349,44 @@ def test_the_shared_argument_specs():
     assert _docker_client.DOCKER_COMMON_ARGS["api_timeout"] == dict(type="int", default=60)
     assert _docker_client.PULL_ARGS["pull"]["choices"] == ["missing", "always", "never"]
     assert _docker_client.PULL_ARGS["pull_auth"]["options"]["password"]["no_log"] is True
+
+
+# -- TLS settings --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def pem_files(tmp_path):
+    paths = {}
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("-----BEGIN TEST-----\n")
+        paths[name] = str(tmp_path / name)
+    return paths
+
+
+@pytest.mark.parametrize("params, expected", [
+    (dict(docker_host="unix:///var/run/docker.sock", validate_certs=True), None),
+    (dict(docker_host="tcp://h:2376"), None),
+    (dict(docker_host="tcp://h:2376", tls=True), dict(verify=False, cert=None, hostname=None)),
+    (dict(docker_host="tcp://h:2376", tls=True, tls_hostname="n"), dict(verify=False, cert=None, hostname=None)),
+    (dict(docker_host="tcp://h:2376", validate_certs=True), dict(verify=True, cert=None, hostname=None)),
+    (dict(docker_host="tcp://h:2376", validate_certs=True, ca_path="ca.pem", client_cert="cert.pem",
+          client_key="key.pem", tls_hostname="n"), dict(verify="ca.pem", cert=("cert.pem", "key.pem"), hostname="n")),
+    (dict(docker_host="https://h:2376", tls=True, client_cert="cert.pem", client_key="key.pem"),
+     dict(verify=False, cert=("cert.pem", "key.pem"), hostname=None)),
+])
+def test_tls_settings(params, expected, pem_files):
+    params = dict((k, pem_files.get(v, v)) for k, v in params.items())
+    expected = expected and dict((k, pem_files.get(v, v) if isinstance(v, str) else
+                                  tuple(pem_files[p] for p in v) if isinstance(v, tuple) else v)
+                                 for k, v in expected.items())
+    assert tls_settings(params) == expected
+
+
+@pytest.mark.parametrize("option", ["ca_path", "client_cert", "client_key"])
+def test_tls_settings_name_a_missing_file(option, pem_files):
+    params = dict(docker_host="tcp://h:2376", validate_certs=True, ca_path=pem_files["ca.pem"],
+                  client_cert=pem_files["cert.pem"], client_key=pem_files["key.pem"])
+    params[option] = "/nonexistent/%s.pem" % option
+    with pytest.raises(DockerClientError) as info:
+        tls_settings(params)
+    assert str(info.value) == "%s: no such file /nonexistent/%s.pem (TLS with the Docker engine at tcp://h:2376)" % (
+        option, option)

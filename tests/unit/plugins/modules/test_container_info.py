@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.baton.docker.plugins.module_utils import _containers
 from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.modules import container_info
-from tests.support.module_harness import call_main
+from tests.support.module_harness import call_main, engine_factory
 
 
 def attrs(name, status="running", labels=None, image="baton-demo/app:v1"):
@@ -130,7 +130,7 @@ def run_main(args, monkeypatch, api=None):
             raise AssertionError("main() reached the engine with invalid arguments")
         return FakeClient(api)
 
-    monkeypatch.setattr(container_info, "DockerClient", fake_client)
+    monkeypatch.setattr(container_info, "DockerClient", engine_factory(fake_client))
     return call_main(container_info.main, args)
 
 

@@ -17,7 +17,7 @@ from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.module_utils import _image_build
 from ansible_collections.baton.docker.plugins.module_utils import _oneoff
 from ansible_collections.baton.docker.plugins.modules import container_run
-from tests.support.module_harness import call_main
+from tests.support.module_harness import call_main, engine_factory
 
 BUSYBOX = "baton-base/busybox:latest"
 IMAGE_ID = "sha256:" + "ab" * 32
@@ -287,7 +287,7 @@ def run_main(args, monkeypatch, api=None):
         clients.append(FakeClient(api))
         return clients[-1]
 
-    monkeypatch.setattr(container_run, "DockerClient", fake_client)
+    monkeypatch.setattr(container_run, "DockerClient", engine_factory(fake_client))
     return call_main(container_run.main, args), clients
 
 

@@ -16,6 +16,7 @@ from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.module_utils import _health
 from ansible_collections.baton.docker.plugins.module_utils import _swap_engine
 from ansible_collections.baton.docker.plugins.modules import container_swap
+from tests.support.module_harness import engine_factory
 
 SECRET = "hunter2 'quoted' $(id)"
 
@@ -38,7 +39,7 @@ def run_main(args, monkeypatch, capsys, connect=None):
                 return connect()
             raise AssertionError("main() reached the engine with invalid arguments")
 
-    monkeypatch.setattr(_swap_engine, "DockerClient", FakeClient)
+    monkeypatch.setattr(_swap_engine, "DockerClient", engine_factory(FakeClient))
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             container_swap.main()

@@ -12,14 +12,14 @@ import pytest
 from ansible_collections.baton.docker.plugins.module_utils import _data_volumes
 from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.modules import data_volume
-from tests.support.module_harness import call_main
+from tests.support.module_harness import call_main, engine_factory
 
 
 @pytest.fixture(autouse=True)
 def no_engine(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Docker engine must not be contacted")
-    monkeypatch.setattr(data_volume, "DockerClient", refuse)
+    monkeypatch.setattr(data_volume, "DockerClient", engine_factory(refuse))
 
 
 def run(args):

@@ -12,7 +12,7 @@ import pytest
 
 
 from ansible_collections.baton.docker.plugins.modules import registry_login
-from tests.support.module_harness import call_main
+from tests.support.module_harness import call_main, engine_factory
 
 PASSWORD = "unit s3cret 'pw'"
 
@@ -21,7 +21,7 @@ PASSWORD = "unit s3cret 'pw'"
 def no_engine(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Docker engine must not be contacted")
-    monkeypatch.setattr(registry_login, "DockerClient", refuse)
+    monkeypatch.setattr(registry_login, "DockerClient", engine_factory(refuse))
 
 
 def run(args):

@@ -10,7 +10,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.baton.docker.plugins.module_utils import _docker_client
 from ansible_collections.baton.docker.plugins.modules import release_cleanup
-from tests.support.module_harness import call_main
+from tests.support.module_harness import call_main, engine_factory
 
 REPO = "registry.example.com/shop/web"
 
@@ -75,7 +75,7 @@ def five_images():
 
 
 def run_main(monkeypatch, api, **args):
-    monkeypatch.setattr(release_cleanup, "DockerClient", lambda *a, **kw: FakeClient(api))
+    monkeypatch.setattr(release_cleanup, "DockerClient", engine_factory(lambda params: FakeClient(api)))
     return call_main(release_cleanup.main, dict(dict(app="shop"), **args))
 
 

@@ -9,6 +9,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.baton.docker.plugins.module_utils import _rollout_engine
 from ansible_collections.baton.docker.plugins.modules import rollout
+from tests.support.module_harness import engine_factory
 
 REAL_EXITS = True
 SECRET = "s3cr3t 'quoted' $(id)"
@@ -25,7 +26,7 @@ def run_main(args, monkeypatch, capsys, tmp_path):
         calls.append(a)
         raise AssertionError("main() reached the engine with invalid arguments")
 
-    monkeypatch.setattr(_rollout_engine, "DockerClient", refuse)
+    monkeypatch.setattr(_rollout_engine, "DockerClient", engine_factory(refuse))
     args = dict(args, state_dir=str(tmp_path / "state"))
     with patch_module_args(args):
         with pytest.raises(SystemExit):

@@ -121,7 +121,7 @@ def test_module_arguments_add_each_backend_and_its_constraints():
     assert {"docker_host", "api_timeout", "region", "access_key", "endpoint_url"} <= set(arguments["argument_spec"])
     assert arguments["mutually_exclusive"] == [["tag", "digest"], ["profile", "access_key"],
                                                ["profile", "session_token"]]
-    assert arguments["required_together"] == [["access_key", "secret_key"]]
+    assert arguments["required_together"] == [["client_cert", "client_key"], ["access_key", "secret_key"]]
     assert arguments["required_if"] == [["a", 1, ["b"]]]
     assert _module.module_arguments(dict(x=dict(type="str")), None) == dict(argument_spec=dict(x=dict(type="str")))
 
