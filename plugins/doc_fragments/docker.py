@@ -89,7 +89,7 @@ options:
       - When the task does not set it, the E(DOCKER_TLS_HOSTNAME) environment variable of the managed host is used.
     type: str
 requirements:
-  - docker (the Docker SDK for Python) >= 7.0 on the managed host
+  - docker (the Docker SDK for Python) >= 5.0.3 on the managed host
 notes:
   - The module runs on the managed host and talks to the Docker engine from there.
 """

@@ -106,12 +106,33 @@ class DockerClientError(BatonError):
     """An engine error, worded for the user."""
 
 
+# The oldest Docker SDK for Python the collection is tested with: Debian 12's python3-docker, which the hosts of the
+# molecule scenarios run (the rest of the test suite runs the newest 7.x).
+MIN_DOCKER_SDK = "5.0.3"
+
+
+def docker_sdk_error(version):
+    """The message for a Docker SDK ``version`` older than MIN_DOCKER_SDK, else None."""
+    from ansible.module_utils.compat.version import LooseVersion
+    try:
+        if LooseVersion(str(version)) >= LooseVersion(MIN_DOCKER_SDK):
+            return None
+    except TypeError:  # a version string LooseVersion cannot order
+        pass
+    return ("the Docker SDK for Python on this host is %s; baton.docker needs %s or later "
+            "(pip install 'docker>=%s', or the distribution's python3-docker package where it is that recent)"
+            % (version, MIN_DOCKER_SDK, MIN_DOCKER_SDK))
+
+
 def require_docker(module):
-    """Fail the module clearly when the Docker SDK is missing."""
+    """Fail the module clearly when the Docker SDK is missing or older than MIN_DOCKER_SDK."""
     if not HAS_DOCKER:
         from ansible.module_utils.basic import missing_required_lib
-        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python)"),
+        module.fail_json(msg=missing_required_lib("docker (the Docker SDK for Python) >= %s" % MIN_DOCKER_SDK),
                          exception=DOCKER_IMPORT_ERROR)
+    error = docker_sdk_error(getattr(docker, "__version__", "unknown"))
+    if error:
+        module.fail_json(msg=error)
 
 
 def is_local_engine(docker_host):

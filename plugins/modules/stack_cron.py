@@ -102,12 +102,18 @@ seealso:
 """
 
 EXAMPLES = r"""
+# The baton.docker.deploy role runs this module with its own runner. Run alone, it needs a copy of that runner
+# (roles/deploy/files/baton-stack-cron of the collection) in the playbook's files/.
+- name: Read the stack document
+  ansible.builtin.set_fact:
+    spec: "{{ baton_stack | baton.docker.stack_spec }}"
+
 - name: Schedule the cron entries of the stack
   baton.docker.stack_cron:
     stack: "{{ spec.slug }}"
     title: "{{ spec.name }}"
-    containers: "{{ baton_stack | baton.docker.stack_containers(inventory_hostname) }}"
-    runner_content: "{{ lookup('ansible.builtin.file', 'baton-stack-cron', rstrip=false) }}"
+    containers: "{{ spec | baton.docker.stack_containers(inventory_hostname) }}"
+    runner_content: "{{ lookup('ansible.builtin.file', 'files/baton-stack-cron', rstrip=false) }}"
     cron_file: /etc/cron.d/baton-{{ spec.slug }}
   register: schedule
 

@@ -268,6 +268,22 @@ def test_a_lower_bound_checked_by_the_module_is_left_to_it(monkeypatch):
     assert kind == "exit"
 
 
+@pytest.mark.parametrize("version, too_old", [
+    ("4.4.4", True), ("5.0.2", True), ("5.0.3", False), ("6.1.3", False), ("7.2.0", False), ("10.0", False),
+    ("unknown", True),
+])
+def test_a_docker_sdk_older_than_the_oldest_tested_is_refused(version, too_old, monkeypatch):
+    from ansible_collections.baton.docker.plugins.module_utils import _docker_client
+    monkeypatch.setattr(_docker_client.docker, "__version__", version)
+    kind, result, _warnings = run(dict(name="a"), monkeypatch, connection="docker")
+    if too_old:
+        assert kind == "fail"
+        assert result["msg"] == _docker_client.docker_sdk_error(version)
+        assert "is %s; baton.docker needs 5.0.3 or later" % version in result["msg"]
+    else:
+        assert kind == "exit", result
+
+
 def test_the_library_of_each_backend_is_checked_before_the_run(monkeypatch):
     from ansible_collections.baton.docker.plugins.module_utils import _aws
     monkeypatch.setattr(_aws, "HAS_BOTO3", False)
