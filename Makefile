@@ -1,6 +1,7 @@
 # baton.docker — zero-downtime Docker deployments with Ansible.
 #   make demo   set everything up, roll the demo app v1 -> v2 behind HAProxy under live traffic
 #   make test   set everything up and run the whole test suite
+#   make docs   the documentation site (build/docs/html/index.html)
 #   make bench  rollout, stack and fleet benchmarks (write bench/results/rollout.json, fleet.json and fleet.png)
 
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ PYTEST_WORKERS ?= 3
 export PYTEST_WORKERS
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
-.PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection galaxy bench clean
+.PHONY: all bootstrap images ee demo demo-clean test unit integration faults molecule sanity lint collection galaxy docs bench clean
 
 all: test
 
@@ -56,6 +57,10 @@ lint: bootstrap
 
 collection: bootstrap
 	@bash scripts/build_collection.sh
+
+# The documentation site: every module, role and filter, and the guides (build/docs/html/index.html)
+docs: bootstrap
+	@bash scripts/stage.sh docs bash scripts/build_docs.sh
 
 # Galaxy's importer on the tarball `make collection` built, as Galaxy runs it on an upload
 galaxy: collection

@@ -9,7 +9,7 @@ cd "$here"
 
 APT_PACKAGES=(docker.io haproxy debootstrap busybox-static wrk docker-registry
               apache2-utils logrotate cron python3-venv rsync git shellcheck procps
-              iproute2 e2fsprogs mount openssh-server)
+              iproute2 e2fsprogs mount openssh-server chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
