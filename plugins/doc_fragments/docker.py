@@ -34,8 +34,8 @@ options:
     description:
       - Seconds to wait for an answer to one Docker API call.
       - Stopping a container waits for its stop timeout on top of this.
-    type: int
-    default: 60
+    type: float
+    default: 60.0
   api_version:
     description:
       - The version of the Docker engine API to speak, for example V(1.41); V(auto) asks the engine for the newest it

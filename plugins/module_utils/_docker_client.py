@@ -35,7 +35,7 @@ from ansible_collections.baton.docker.plugins.module_utils._errors import BatonE
 from ansible_collections.baton.docker.plugins.module_utils._image_ref import registry_of
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-DEFAULT_API_TIMEOUT = 60
+DEFAULT_API_TIMEOUT = 60.0
 
 
 def _from_env(name):
@@ -57,7 +57,7 @@ def _from_cert_path(filename):
 DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
                      fallback=(lambda: os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST, [])),
-    api_timeout=dict(type="int", default=DEFAULT_API_TIMEOUT),
+    api_timeout=dict(type="float", default=DEFAULT_API_TIMEOUT),
     api_version=dict(type="str", default="auto", aliases=["docker_api_version"],
                      fallback=(_from_env, ["DOCKER_API_VERSION"])),
     tls=dict(type="bool", default=False, fallback=(_from_env, ["DOCKER_TLS"])),

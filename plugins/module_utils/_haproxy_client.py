@@ -49,11 +49,11 @@ HAPROXY_COMMON_ARGS = dict(
 )
 
 # One entry of a ``load_balancers`` list (baton.docker.rollout, baton.docker.release_canary): a runtime API endpoint
-# as HAProxyRuntime takes it (``socket``, ``timeout``, ``tls``), the backend there and whether it may be absent.
+# as HAProxyRuntime takes it (``socket``, ``socket_timeout``, ``tls``), the backend there and whether it may be absent.
 LOAD_BALANCER_OPTIONS = dict(
     socket=dict(type="str", required=True),
     backend=dict(type="str"),
-    timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT),
+    socket_timeout=dict(type="float", default=DEFAULT_SOCKET_TIMEOUT, aliases=["timeout"]),
     optional=dict(type="bool", default=False),
     tls=dict(type="dict", options=dict(
         ca_file=dict(type="path", required=True),

@@ -309,11 +309,11 @@ def check_non_negative(values):
     for name in sorted(values):
         value = values[name]
         if value is not None and value < 0:
-            raise ParamError("%s must not be negative (got %s)" % (name, value))
+            raise ParamError("%s must not be negative (got %g)" % (name, value))
 
 
 def check_positive(values):
     for name in sorted(values):
         value = values[name]
         if value is not None and value <= 0:
-            raise ParamError("%s must be greater than 0 (got %s)" % (name, value))
+            raise ParamError("%s must be greater than 0 (got %g)" % (name, value))

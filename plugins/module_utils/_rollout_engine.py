@@ -219,7 +219,7 @@ class Rollout(object):
     def connect_load_balancer(self, entry, socket):
         lb = entry["options"]
         try:
-            entry["runtime"] = HAProxyRuntime(socket, lb["timeout"], lb["tls"])
+            entry["runtime"] = HAProxyRuntime(socket, lb["socket_timeout"], lb["tls"])
         except HAProxyError as exc:
             if not lb["optional"]:
                 raise ParamError("load_balancers[%d].socket: %s" % (entry["index"], exc))

@@ -112,8 +112,8 @@ options:
   timeout:
     description:
       - Seconds the command may run. A command still running then is killed and the task fails.
-    type: int
-    default: 600
+    type: float
+    default: 600.0
   log_lines:
     description:
       - How many of the last lines of output (stdout and stderr together) are returned in RV(output) and quoted in a
@@ -360,7 +360,7 @@ class OneOffRun(ModuleRunner):
             self.result.update(changed=True, ran=True, rc=None, output=exc.output, seconds=exc.seconds or 0.0)
             self.warn_removal(exc.remove_error)
             if exc.stage == "timeout":
-                what = "did not finish within %d s and was killed (container %s)" % (params["timeout"], self.name)
+                what = "did not finish within %g s and was killed (container %s)" % (params["timeout"], self.name)
             elif exc.stage == "start":
                 what = "could not start (container %s): %s" % (self.name, exc.reason)
             else:
@@ -399,7 +399,7 @@ def argument_spec():
         user=dict(type="str"),
         labels=dict(type="dict"),
         name=dict(type="str"),
-        timeout=dict(type="int", default=600),
+        timeout=dict(type="float", default=600.0),
         log_lines=dict(type="int", default=100),
     )
     spec.update(PULL_ARGS)

@@ -81,8 +81,8 @@ options:
   wait_timeout:
     description: Seconds to wait for the environment, in all (including the wait for a busy environment before the
       update).
-    type: int
-    default: 900
+    type: float
+    default: 900.0
   poll_interval:
     description: Seconds between two looks at the environment while waiting.
     type: float
@@ -358,7 +358,7 @@ class Deployer(ModuleRunner):
             if remaining <= 0 or poll == max_polls - 1:
                 break
             time.sleep(min(interval, remaining))
-        self._fail("environment %s did not %s within %d s: %s"
+        self._fail("environment %s did not %s within %g s: %s"
                    % (self.env_name, goal, self.params["wait_timeout"], explanation), since, env)
 
     def _fail(self, message, since, env):
@@ -388,14 +388,14 @@ def argument_spec():
         s3_key=dict(type="str", no_log=False),
         description=dict(type="str"),
         wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=900),
+        wait_timeout=dict(type="float", default=900.0),
         poll_interval=dict(type="float", default=10.0),
     )
 
 
 def validate(params):
     if params["wait_timeout"] < 0:
-        return "wait_timeout: %s is negative" % params["wait_timeout"]
+        return "wait_timeout: %g is negative" % params["wait_timeout"]
     if params["poll_interval"] <= 0:
         return "poll_interval: %s must be more than 0" % params["poll_interval"]
     return None

@@ -85,11 +85,12 @@ options:
         the last value seen.
     type: float
     default: 30.0
-  wait_interval:
+  poll_interval:
     description:
       - Seconds between two polls of the runtime API while waiting.
     type: float
     default: 0.2
+    aliases: [wait_interval]
   ignore_missing:
     description:
       - What to do when O(backend) has no server called O(server).
@@ -326,7 +327,7 @@ class BackendServer(ModuleRunner):
         else:
             wait = runtime.wait_for_drained if kind == "wait_sessions" else runtime.wait_for_up
             try:
-                waited = wait(self.backend, self.server, params["wait_timeout"], params["wait_interval"])[0]
+                waited = wait(self.backend, self.server, params["wait_timeout"], params["poll_interval"])[0]
             except HAProxyTimeout as exc:
                 self.add_waited(exc.elapsed)
                 raise
@@ -345,7 +346,7 @@ def argument_spec():
         drain=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="float", default=30.0),
-        wait_interval=dict(type="float", default=0.2),
+        poll_interval=dict(type="float", default=0.2, aliases=["wait_interval"]),
         ignore_missing=dict(type="bool", default=False),
     )
 

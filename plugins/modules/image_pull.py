@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Pulls O(image) when it is not present locally (or on every run with O(pull=always)), before a rollout changes
     anything, so that an unknown tag stops a deploy while every container still runs.
-  - With O(expected_id) the image must have that ID once present. A rollout uses this to run in production the very
+  - With O(expected_image_id) the image must have that ID once present. A rollout uses this to run in production the very
     build that ran in staging, or to roll back to the build a host recorded.
 author:
   - baton.docker maintainers (@baton-docker)
@@ -36,11 +36,13 @@ options:
       - The image, as C(repository:tag) or C(repository@sha256:<digest>). A repository without tag means C(:latest).
     type: str
     required: true
-  expected_id:
+  expected_image_id:
     description:
       - Image ID (C(sha256:...)) the image must have. When the local image differs and O(pull) allows it, the image is
         pulled again; when it still differs the task fails.
+      - The same option as O(baton.docker.rollout#module:expected_image_id).
     type: str
+    aliases: [expected_id]
 """
 
 EXAMPLES = r"""
@@ -51,7 +53,7 @@ EXAMPLES = r"""
 - name: Production runs exactly what staging ran
   baton.docker.image_pull:
     image: registry.example.com/clay/mobile:v1.0.0
-    expected_id: "{{ hostvars['localhost'].baton_promoted_image_id }}"
+    expected_image_id: "{{ hostvars['localhost'].baton_promoted_image_id }}"
 
 - name: Pull from a private registry with credentials kept out of the output
   baton.docker.image_pull:
@@ -132,7 +134,7 @@ class ImagePull(ModuleRunner):
         self.image = ImageRef.parse(self.params["image"])
         self.ref = self.image.name
         self.client = DockerClient.from_params(self.params).connect()
-        expected = self.params["expected_id"]
+        expected = self.params["expected_image_id"]
         pull = self.params["pull"]
         before = self.client.image_attrs(self.ref)
         before_id = before["Id"] if before else None
@@ -184,7 +186,7 @@ class ImagePull(ModuleRunner):
 def argument_spec():
     spec = dict(
         image=dict(type="str", required=True),
-        expected_id=dict(type="str"),
+        expected_image_id=dict(type="str", aliases=["expected_id"]),
     )
     spec.update(PULL_ARGS)
     return spec

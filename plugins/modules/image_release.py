@@ -75,8 +75,8 @@ options:
     type: dict
   test_timeout:
     description: Seconds the test command may run. When it is still running then, it is stopped and the task fails.
-    type: int
-    default: 600
+    type: float
+    default: 600.0
   push:
     description: Push the tag after a successful test. With V(false) the image is only built, tested and tagged.
     type: bool
@@ -250,7 +250,7 @@ def argument_spec():
         nocache=dict(type="bool", default=False),
         test_command=dict(type="raw"),
         test_env=dict(type="dict"),
-        test_timeout=dict(type="int", default=600),
+        test_timeout=dict(type="float", default=600.0),
         push=dict(type="bool", default=True),
     )
 

@@ -72,10 +72,12 @@ options:
       backend:
         description: The backend on this load balancer; defaults to O(backend).
         type: str
-      timeout:
-        description: Seconds to wait for each runtime API answer.
+      socket_timeout:
+        description: Seconds to wait for each runtime API answer (the O(baton.docker.haproxy_backend#module:socket_timeout) of
+          this load balancer).
         type: float
         default: 5.0
+        aliases: [timeout]
       optional:
         description: A load balancer that may not answer; when it does not at the start, it is left out of the
           observation with a warning.
@@ -419,7 +421,7 @@ class Canary(ModuleRunner):
     def connect(self):
         for index, lb in enumerate(self.params["load_balancers"]):
             try:
-                runtime = HAProxyRuntime(lb["socket"], lb["timeout"], lb["tls"])
+                runtime = HAProxyRuntime(lb["socket"], lb["socket_timeout"], lb["tls"])
             except HAProxyError as exc:
                 raise CanaryError("load_balancers[%d].socket: %s" % (index, exc))
             self.lbs.append(dict(index=index, spec=lb["socket"], runtime=runtime, optional=lb["optional"],

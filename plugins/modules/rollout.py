@@ -121,10 +121,12 @@ options:
       backend:
         description: The backend of the units' servers on this load balancer; defaults to O(backend).
         type: str
-      timeout:
-        description: Seconds to wait for each runtime API answer.
+      socket_timeout:
+        description: Seconds to wait for each runtime API answer (the O(baton.docker.haproxy_backend#module:socket_timeout) of
+          this load balancer).
         type: float
         default: 5.0
+        aliases: [timeout]
       optional:
         description:
           - A load balancer that may not run yet (a stack whose HAProxy is one of its own containers, created after

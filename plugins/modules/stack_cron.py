@@ -15,8 +15,8 @@ description:
   - Schedules the cron templates of a stack (the containers of O(containers) of kind V(cron), which the rollout
     created and never started). Each run of an entry starts a fresh container from its template with the cron
     runner O(runner), and removes it afterwards.
-  - Installs the runner from O(runner_content), then writes either one cron file (O(backend=cron)) or one oneshot
-    service and one timer per entry (O(backend=systemd)), and removes what the other backend, or an earlier deploy
+  - Installs the runner from O(runner_content), then writes either one cron file (O(scheduler=cron)) or one oneshot
+    service and one timer per entry (O(scheduler=systemd)), and removes what the other scheduler, or an earlier deploy
     with more entries, left. A stack without cron entries gets its cron file and timers removed.
   - Files are written atomically and only when their content or mode differs; timers are enabled and started (and
     restarted when their files changed) only when they are not already.
@@ -50,13 +50,14 @@ options:
     type: list
     elements: dict
     required: true
-  backend:
+  scheduler:
     description:
       - V(cron) writes O(cron_file); V(systemd) writes the units in O(systemd_dir) and removes O(cron_file).
       - V(auto) uses systemd where it runs (C(/run/systemd/system) is a directory), else cron.
     type: str
     choices: [auto, cron, systemd]
     default: auto
+    aliases: [backend]
   runner:
     description: Where the cron runner is installed (mode 0755).
     type: path
@@ -80,7 +81,7 @@ options:
     type: path
     required: true
   log_dir:
-    description: Directory of the runs' output, for the cron backend (created with mode 0750).
+    description: Directory of the runs' output, for the cron scheduler (created with mode 0750).
     type: path
     default: /var/log/baton
   cron_daemon:
@@ -124,7 +125,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-backend:
+scheduler:
   description: What runs the entries (V(auto) resolved).
   returned: always
   type: str
@@ -189,7 +190,7 @@ class StackCron(ModuleRunner):
         super().__init__(module)
         self.check_mode = module.check_mode
         self.title = self.params["title"] or self.params["stack"]
-        self.result = dict(changed=False, backend=None, entries=[], files={}, timers={}, cron_daemon_missing=False)
+        self.result = dict(changed=False, scheduler=None, entries=[], files={}, timers={}, cron_daemon_missing=False)
         self.before = {}
         self.after = {}
 
@@ -252,7 +253,7 @@ class StackCron(ModuleRunner):
     def systemctl(self, *args):
         binary = self.module.get_bin_path("systemctl")
         if not binary:
-            raise CronError("backend systemd: systemctl is not installed on this host")
+            raise CronError("scheduler systemd: systemctl is not installed on this host")
         rc, out, err = self.module.run_command([binary] + list(args))
         return rc, (out or "").strip(), (err or "").strip()
 
@@ -266,7 +267,7 @@ class StackCron(ModuleRunner):
         return sorted(glob.glob(pattern))
 
     def stop_stale_timers(self, wanted):
-        """Timers of this stack's entries that are gone (or of the other backend): stopped, disabled, removed."""
+        """Timers of this stack's entries that are gone (or of the other scheduler): stopped, disabled, removed."""
         removed = False
         for timer_path in self.timer_files():
             timer = os.path.basename(timer_path)
@@ -311,7 +312,7 @@ class StackCron(ModuleRunner):
     # ------------------------------------------------------------ cron
 
     def schedule_cron(self, crons):
-        if self.timer_files():  # the units of an earlier systemd backend
+        if self.timer_files():  # the units of an earlier systemd scheduler
             self.stop_stale_timers({})
             if not self.check_mode:
                 self.must("daemon-reload")
@@ -328,14 +329,14 @@ class StackCron(ModuleRunner):
 
     def run(self):
         crons = self.crons()
-        backend = self.params["backend"]
-        if backend == "auto":
-            backend = "systemd" if os.path.isdir(SYSTEMD_RUNNING) else "cron"
-        self.result.update(backend=backend, entries=[c["name"] for c in crons])
+        scheduler = self.params["scheduler"]
+        if scheduler == "auto":
+            scheduler = "systemd" if os.path.isdir(SYSTEMD_RUNNING) else "cron"
+        self.result.update(scheduler=scheduler, entries=[c["name"] for c in crons])
         if crons:
             self.put(self.params["runner"], self.params["runner_content"], 0o755,
                      shown=lambda text: "sha1 %s" % hashlib.sha1(text.encode("utf-8")).hexdigest())
-        if backend == "systemd":
+        if scheduler == "systemd":
             self.schedule_systemd(crons)
         else:
             self.schedule_cron(crons)
@@ -350,7 +351,7 @@ def argument_spec():
         stack=dict(type="str", required=True),
         title=dict(type="str"),
         containers=dict(type="list", elements="dict", required=True),
-        backend=dict(type="str", default="auto", choices=["auto", "cron", "systemd"]),
+        scheduler=dict(type="str", default="auto", choices=["auto", "cron", "systemd"], aliases=["backend"]),
         runner=dict(type="path", default="/usr/local/libexec/baton-stack-cron"),
         runner_content=dict(type="str", required=True),
         python=dict(type="str", default="/usr/bin/python3"),

@@ -15,7 +15,7 @@ import pytest
 from tests.support.ansible import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-GUIDES = ["install", "quickstart", "multi_host", "rollout", "fleet_release", "awx", "what_it_survives"]
+GUIDES = ["install", "quickstart", "multi_host", "rollout", "fleet_release", "awx", "what_it_survives", "coming_from"]
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,7 @@ def test_systemd_timers_scheduled_changed_and_removed(host):
     check, apply, again = host.run(("check", host.args(two), True), ("apply", host.args(two), False),
                                    ("again", host.args(two), False))
     timers = ["baton-shop-cron0.timer", "baton-shop-report0.timer"]
-    assert check["changed"] and check["backend"] == "systemd" and check["entries"] == ["cron0", "report0"]
+    assert check["changed"] and check["scheduler"] == "systemd" and check["entries"] == ["cron0", "report0"]
     assert sorted(check["timers"]) == timers and set(check["timers"].values()) == {"started"}
     assert str(host.units / "baton-shop-cron0.timer") in check["diff"]["after"]
     assert check["diff"]["after"][str(host.runner)].startswith("sha1 ")
@@ -123,7 +123,7 @@ def test_systemd_timers_scheduled_changed_and_removed(host):
 
     # The cron backend takes over: the timers go, the cron file comes (and says cron is missing here).
     (moved,) = host.run(("moved", host.args([cron("cron0", minute="30")], backend="cron"), False))
-    assert moved["backend"] == "cron" and moved["cron_daemon_missing"] is True
+    assert moved["scheduler"] == "cron" and moved["cron_daemon_missing"] is True
     assert os.listdir(str(host.units)) == [] and host.systemd()["active"] == []
     lines = host.cron_file.read_text().splitlines()
     assert "30 * * * * root /usr/bin/python3 %s --timeout 3600 cron0 >>%s/log/shop-cron0.log 2>&1" % (

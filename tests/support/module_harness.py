@@ -28,3 +28,13 @@ def engine_factory(make):
     """What a unit test puts in place of a module's DockerClient: ``DockerClient.from_params(params)`` returns
     ``make(params)``."""
     return types.SimpleNamespace(from_params=make)
+
+
+def full_argument_spec(module, monkeypatch):
+    """The argument spec ``module``'s main() hands AnsibleModule, its backends' options included."""
+    from ansible_collections.baton.docker.plugins.module_utils import _module
+    calls = []
+    monkeypatch.setattr(module, "run_module", lambda spec, runner, **kwargs: calls.append((spec, kwargs)))
+    module.main()
+    spec, kwargs = calls[0]
+    return _module.module_arguments(spec, kwargs.get("connection"))["argument_spec"]

@@ -346,7 +346,7 @@ def test_distribution_digest(answer, digest, error):
 
 def test_the_shared_argument_specs():
     assert _docker_client.DOCKER_COMMON_ARGS["docker_host"]["default"] == "unix:///var/run/docker.sock"
-    assert _docker_client.DOCKER_COMMON_ARGS["api_timeout"] == dict(type="int", default=60)
+    assert _docker_client.DOCKER_COMMON_ARGS["api_timeout"] == dict(type="float", default=60.0)
     assert _docker_client.PULL_ARGS["pull"]["choices"] == ["missing", "always", "never"]
     assert _docker_client.PULL_ARGS["pull_auth"]["options"]["password"]["no_log"] is True
 

@@ -83,7 +83,7 @@ def test_argument_spec_refuses(args, fragment, monkeypatch, capsys):
     (dict(BASE, restart_retries=-2), "restart_retries must not be negative (got -2)"),
     (dict(BASE, log_lines=-5), "log_lines must not be negative (got -5)"),
     (dict(BASE, api_timeout=0), "api_timeout must be greater than 0 (got 0)"),
-    (dict(BASE, health=dict(interval=0)), "health.interval must be greater than 0 (got 0.0)"),
+    (dict(BASE, health=dict(interval=0)), "health.interval must be greater than 0 (got 0)"),
     (dict(BASE, health=dict(retries=0)), "health.retries must be greater than 0 (got 0)"),
     (dict(BASE, health=dict(status=42)), "health.status: 42 is not an HTTP status code"),
     (dict(BASE, health=dict(url="ftp://127.0.0.1/health")), "health.url: 'ftp://127.0.0.1/health' must start with"),

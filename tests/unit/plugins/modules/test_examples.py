@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.baton.docker.plugins.module_utils import _module
+from tests.support.module_harness import full_argument_spec
 
 MODULES_DIR = os.path.join(os.path.dirname(os.path.abspath(_module.__file__)), "..", "modules")
 MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(".py") and name != "__init__.py")
@@ -16,16 +17,6 @@ MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(
 
 def plugin(name):
     return importlib.import_module("ansible_collections.baton.docker.plugins.modules." + name)
-
-
-def full_spec(name, monkeypatch):
-    """The argument spec main() hands AnsibleModule, backends included."""
-    module = plugin(name)
-    calls = []
-    monkeypatch.setattr(module, "run_module", lambda spec, runner, **kwargs: calls.append((spec, kwargs)))
-    module.main()
-    spec, kwargs = calls[0]
-    return _module.module_arguments(spec, kwargs.get("connection"))["argument_spec"]
 
 
 def unknown_options(args, spec, path):
@@ -83,7 +74,7 @@ def test_examples_name_only_options_the_module_has(name, monkeypatch):
     specs = {}
     for called, args in calls:
         if called not in specs:
-            specs[called] = full_spec(called, monkeypatch)
+            specs[called] = full_argument_spec(plugin(called), monkeypatch)
         assert unknown_options(args, specs[called], "") == [], "%s EXAMPLES: baton.docker.%s" % (name, called)
 
 

@@ -50,7 +50,7 @@ def runtime(tmp_path):
     (dict(backend="app", server="app1", state="ready", drain=True), "drain=true is for state=maint"),
     (dict(backend="app", server="app1", state="drain", wait_timeout="soon"), "argument 'wait_timeout' is of type str"),
     (dict(backend="app", server="app1", state="drain", wait_timeout=0), "wait_timeout must be a positive number of seconds"),
-    (dict(backend="app", server="app1", state="drain", wait_interval=-1), "wait_interval must be a positive number of seconds"),
+    (dict(backend="app", server="app1", state="drain", wait_interval=-1), "poll_interval must be a positive number of seconds"),
     (dict(backend="app", server="app1", state="drain", socket_timeout=0), "socket_timeout must be a positive number of seconds"),
     (dict(backend="app", server="app1", state="drain", socket="127.0.0.1:http"), "is neither a unix socket path"),
     (dict(backend="app", server="app1", state="drain", flavour="x"), "Unsupported parameters"),

@@ -33,7 +33,7 @@ def base_args(socket="/nonexistent/admin.sock", **extra):
     (dict(load_balancers=[dict(socket="/a.sock"), dict(socket="/a.sock", backend="app")]),
      "load_balancers[1]: the same load balancer and backend as load_balancers[0]"),
     (dict(load_balancers=[dict(socket="127.0.0.1:http")]), "load_balancers[0].socket: socket '127.0.0.1:http' is neither"),
-    (dict(load_balancers=[dict(socket="/a.sock", timeout=0)]), "load_balancers[0].timeout must be a positive number"),
+    (dict(load_balancers=[dict(socket="/a.sock", timeout=0)]), "load_balancers[0].socket_timeout must be a positive number"),
     (dict(load_balancers=[dict(socket="/a.sock", tls=dict(ca_file="/ca.pem"))]),
      "load_balancers[0].socket: socket /a.sock: TLS applies to a TCP runtime API"),
     (dict(canary_servers=[]), "canary_servers: at least one server is needed"),
