@@ -24,6 +24,9 @@ from ansible_collections.baton.docker.plugins.module_utils._docker_client import
 from ansible_collections.baton.docker.plugins.module_utils._container_settings import create_arguments
 from ansible_collections.baton.docker.plugins.module_utils._params import DEFAULT_STOP_TIMEOUT
 
+# How many of a container's last log lines a failure shows, in every module and role (log_lines).
+DEFAULT_LOG_LINES = 50
+
 
 def checked_container_attrs(attrs, name):
     """Inspect data of a container, checked for the shape of the parts callers read: Name a string, Id a string,

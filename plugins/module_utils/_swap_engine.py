@@ -17,6 +17,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.baton.docker.plugins.module_utils._containers import (
+    DEFAULT_LOG_LINES,
     container_logs,
     container_state,
     create_container,
@@ -468,6 +469,6 @@ SWAP_ARGS = dict(
         validate_certs=dict(type="bool", default=True),
         settle=dict(type="float", default=0.0),
     )),
-    log_lines=dict(type="int", default=50),
+    log_lines=dict(type="int", default=DEFAULT_LOG_LINES),
     **setting_options()
 )

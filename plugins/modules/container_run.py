@@ -119,7 +119,7 @@ options:
       - How many of the last lines of output (stdout and stderr together) are returned in RV(output) and quoted in a
         failure message. V(0) returns none.
     type: int
-    default: 100
+    default: 50
 notes:
   - Output is read from the engine's log of the container. With a logging driver that the engine cannot read back
     (for example C(syslog)), RV(output) is empty.
@@ -215,6 +215,7 @@ msg:
 import shlex  # noqa: E402 (imports follow the documentation)
 
 from ansible_collections.baton.docker.plugins.module_utils._containers import (  # noqa: E402
+    DEFAULT_LOG_LINES,
     get_container,
     is_running,
     network_exists,
@@ -400,7 +401,7 @@ def argument_spec():
         labels=dict(type="dict"),
         name=dict(type="str"),
         timeout=dict(type="float", default=600.0),
-        log_lines=dict(type="int", default=100),
+        log_lines=dict(type="int", default=DEFAULT_LOG_LINES),
     )
     spec.update(PULL_ARGS)
     return spec

@@ -266,6 +266,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+app:
+  description: The application (O(app)).
+  returned: always
+  type: str
+  sample: shop
 plan:
   description: The ordered steps, each C(unit) and C(action) (restore, drain, maint, swap, ready; remove for the
     containers O(prune_labels) finds).
@@ -273,18 +278,53 @@ plan:
   type: list
   elements: dict
   sample: [{unit: shop-master, action: drain}, {unit: shop-master, action: maint}, {unit: shop-master, action: swap}]
+  contains:
+    unit:
+      description: The unit (or the container to remove).
+      type: str
+    action:
+      description: V(restore), V(drain), V(maint), V(swap), V(ready) or V(remove).
+      type: str
 units:
   description:
     - Per unit (and per container to remove, with the action V(remove)), its container action and the old and new
       image.
     - The action V(not reached) marks a unit the rollout planned to change but stopped before.
-    - C(sessions_shut_down) (count, after_seconds, where) when sessions outlived the drain and were shut down;
-      C(killed_at_stop_timeout) (seconds) when the old container ignored its stop signal.
   returned: always
   type: list
   elements: dict
   sample: [{slot: shop-master, server: web1_master, action: replace, old: "shop:v1", new: "shop:v2",
             seconds_to_healthy: 1.4, rolled_back: false}]
+  contains:
+    slot:
+      description: The unit's container name.
+      type: str
+    server:
+      description: Its server on the load balancers (null for a unit without one).
+      type: str
+    action:
+      description: What was done to its container (V(create), V(replace), V(keep), V(remove), V(not reached), ...).
+      type: str
+    old:
+      description: The image it ran before (V((new slot)) when there was none).
+      type: str
+    new:
+      description: The image it runs now.
+      type: str
+    seconds_to_healthy:
+      description: Seconds the new container took to turn healthy (null when nothing was started).
+      type: float
+    rolled_back:
+      description: Whether the new container was removed and the old one put back.
+      type: bool
+    sessions_shut_down:
+      description: C(count), C(after_seconds) and C(where) when sessions outlived the drain and were shut down.
+      type: dict
+      returned: when sessions were shut down
+    killed_at_stop_timeout:
+      description: Seconds after which the old container, which ignored its stop signal, was killed.
+      type: float
+      returned: when the old container was killed
 timeline:
   description: Per unit that changed, each step with its start (epoch seconds) and duration, and how long the unit
     was out of rotation.
