@@ -56,7 +56,7 @@ def _from_cert_path(filename):
 # baton.docker.docker doc fragment.
 DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
-                     fallback=(lambda: os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST, [])),
+                     fallback=(_from_env, ["DOCKER_HOST"])),
     api_timeout=dict(type="float", default=DEFAULT_API_TIMEOUT),
     api_version=dict(type="str", default="auto", aliases=["docker_api_version"],
                      fallback=(_from_env, ["DOCKER_API_VERSION"])),
