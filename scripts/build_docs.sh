@@ -15,11 +15,7 @@ VENV=${VENV:-$here/.venv}
 out=$(realpath -m "${1:-$here/build/docs}")
 started=$(date +%s)
 
-link="$here/build/collections/ansible_collections/baton/docker"
-if [ ! -e "$link" ]; then
-  mkdir -p "$(dirname "$link")"
-  ln -sfn "$here" "$link"
-fi
+bash "$here/scripts/link_collection.sh"
 export ANSIBLE_COLLECTIONS_PATH="$here/build/collections"
 
 rm -rf "$out"

@@ -24,12 +24,9 @@ VENV=${VENV:-$here/.venv}
 
 started=$(date +%s)
 
-# The collection as Ansible sees it (scripts/bootstrap.sh makes the same link).
+# The collection as Ansible sees it.
+bash "$here/scripts/link_collection.sh"
 link="$here/build/collections/ansible_collections/baton/docker"
-if [ ! -e "$link" ]; then
-  mkdir -p "$(dirname "$link")"
-  ln -sfn "$here" "$link"
-fi
 
 # awx/playbooks/awx_templates.yml uses awx.awx: installed from the `ansible` package so that the args rule checks its
 # options against the real modules.

@@ -43,12 +43,8 @@ trap 'rm -rf "$ANSIBLE_HOME"' EXIT
 export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
-# The collection as Ansible sees it (scripts/bootstrap.sh makes the same link).
-link="$collections/ansible_collections/baton/docker"
-if [ ! -e "$link" ]; then
-  mkdir -p "$(dirname "$link")"
-  ln -sfn "$here" "$link"
-fi
+# The collection as Ansible sees it.
+bash "$here/scripts/link_collection.sh" "$collections"
 
 # --- collections the docker driver needs ------------------------------------
 VENV="$VENV" bash "$here/scripts/bundled_collections.sh" --dest "$collections" community/docker ansible/posix
